@@ -1,0 +1,1 @@
+// Placeholder: the Acquisition module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the Experiments module is being written.

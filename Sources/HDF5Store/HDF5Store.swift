@@ -1,0 +1,1 @@
+// Placeholder: the HDF5Store module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the MNIST module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the Notebook module is being written.

@@ -1,0 +1,1 @@
+// Placeholder: the PipelineCore module is being written.
