@@ -1,1 +1,0 @@
-// Placeholder: the Acquisition module is being written.
