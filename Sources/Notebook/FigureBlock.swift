@@ -1,0 +1,69 @@
+/// A ```` ```dbal-figure ```` block: test accuracy against acquired images, one line per series.
+///
+/// ```
+/// id: accuracy-curves
+/// panels: acquisition
+/// series: model
+/// metric: mc
+/// title: Bayesian vs deterministic CNNs
+/// caption: Test accuracy as a function of acquired images.
+/// ```
+public struct FigureBlock: Sendable, Equatable {
+  /// The unique id; also the asset file name (`<report>/<id>.svg`, `<report>/<id>.csv`).
+  public var id: String
+  /// How cells are split into side-by-side panels.
+  public var panels: PanelGrouping
+  /// What distinguishes the lines within a panel.
+  public var series: SeriesGrouping
+  /// Which test accuracy is plotted.
+  public var metric: AccuracyMetric
+  /// An optional title shown above the figure.
+  public var title: String?
+  /// An optional caption (Markdown) shown below the figure.
+  public var caption: String?
+  /// The 1-based line of the opening fence.
+  public var line: Int
+
+  /// Creates a figure declaration.
+  public init(
+    id: String,
+    panels: PanelGrouping,
+    series: SeriesGrouping,
+    metric: AccuracyMetric = .mc,
+    title: String? = nil,
+    caption: String? = nil,
+    line: Int
+  ) {
+    self.id = id
+    self.panels = panels
+    self.series = series
+    self.metric = metric
+    self.title = title
+    self.caption = caption
+    self.line = line
+  }
+}
+
+/// How a figure's cells are split into panels.
+public enum PanelGrouping: String, Sendable, CaseIterable, Hashable {
+  /// One panel per acquisition function (Figure 2 of the paper).
+  case acquisition
+  /// A single panel (Figure 1 of the paper).
+  case none
+}
+
+/// What distinguishes the lines drawn within one panel.
+public enum SeriesGrouping: String, Sendable, CaseIterable, Hashable {
+  /// One line per model variant (Bayesian in red, deterministic in blue).
+  case model
+  /// One line per acquisition function.
+  case acquisition
+}
+
+/// Which test accuracy a figure or value uses.
+public enum AccuracyMetric: String, Sendable, CaseIterable, Hashable {
+  /// Accuracy of the MC-dropout averaged prediction (the paper's evaluation).
+  case mc
+  /// Accuracy with dropout off (weight scaling), as Keras evaluates by default.
+  case deterministic
+}

@@ -1,1 +1,0 @@
-// Placeholder: the Notebook module is being written.

@@ -1,0 +1,139 @@
+/// Everything a reader needs to trace a report's numbers back to how they were made: the
+/// command, code version, resolved parameters, seed, input digests, per-cell stage counts,
+/// software versions and hardware.
+///
+/// Every field is plain data filled in by the caller; the renderer never reads the clock or
+/// the machine itself, so the same provenance always renders the same bytes.
+public struct Provenance: Sendable, Equatable {
+  /// The exact invocation, for example `pipeline reproduce fig2 --profile quick`.
+  public var command: String
+  /// The working directory of the invocation, if it should be shown.
+  public var workingDirectory: String?
+  /// The git commit of the code, or nil outside a git checkout.
+  public var gitCommit: String?
+  /// Whether the checkout had uncommitted changes.
+  public var gitDirty: Bool
+  /// The profile name (for example `paper` or `quick`).
+  public var profile: String
+  /// A prominent warning when the profile is not the paper's protocol, for example
+  /// "quick profile: reduced protocol (1 repetition, 30 rounds) — not the paper's protocol".
+  public var profileNotice: String?
+  /// The fully resolved parameters (not just overrides), in the order to show them.
+  public var parameters: [NamedValue]
+  /// The digest of the canonical parameter encoding.
+  public var parametersDigest: String
+  /// The root seed every stage seed is derived from.
+  public var rootSeed: UInt64
+  /// External inputs and their SHA-256 digests (for example the four MNIST files).
+  public var inputs: [InputDigest]
+  /// Per-cell stage counts and compute time.
+  public var cells: [CellExecution]
+  /// Versions of the software that computed the results.
+  public var software: SoftwareVersions
+  /// The machine that computed the results.
+  public var system: SystemInfo
+  /// Wall-clock seconds of the whole invocation.
+  public var wallSeconds: Double
+
+  /// Creates a provenance record.
+  public init(
+    command: String,
+    workingDirectory: String? = nil,
+    gitCommit: String?,
+    gitDirty: Bool,
+    profile: String,
+    profileNotice: String? = nil,
+    parameters: [NamedValue],
+    parametersDigest: String,
+    rootSeed: UInt64,
+    inputs: [InputDigest],
+    cells: [CellExecution],
+    software: SoftwareVersions,
+    system: SystemInfo,
+    wallSeconds: Double
+  ) {
+    self.command = command
+    self.workingDirectory = workingDirectory
+    self.gitCommit = gitCommit
+    self.gitDirty = gitDirty
+    self.profile = profile
+    self.profileNotice = profileNotice
+    self.parameters = parameters
+    self.parametersDigest = parametersDigest
+    self.rootSeed = rootSeed
+    self.inputs = inputs
+    self.cells = cells
+    self.software = software
+    self.system = system
+    self.wallSeconds = wallSeconds
+  }
+}
+
+/// A named, already formatted value (a resolved parameter).
+public struct NamedValue: Sendable, Equatable, Hashable {
+  /// The name.
+  public var name: String
+  /// The value as it should be shown.
+  public var value: String
+
+  /// Creates a named value.
+  public init(name: String, value: String) {
+    self.name = name
+    self.value = value
+  }
+}
+
+/// An external input file and its content digest.
+public struct InputDigest: Sendable, Equatable, Hashable {
+  /// The input's name (for example `train-images-idx3-ubyte.gz`).
+  public var name: String
+  /// The SHA-256 digest of its bytes, lower-case hex.
+  public var sha256: String
+
+  /// Creates an input record.
+  public init(name: String, sha256: String) {
+    self.name = name
+    self.sha256 = sha256
+  }
+}
+
+/// How one experiment cell's rounds were obtained in this invocation.
+public struct CellExecution: Sendable, Equatable, Hashable {
+  /// The cell (for example `bald.bayesian`); matches the figures' series configurations.
+  public var cell: String
+  /// Rounds read from the cache.
+  public var roundsCached: Int
+  /// Rounds computed in this invocation.
+  public var roundsExecuted: Int
+  /// Compute seconds the cell's rounds took when they were computed (cached rounds included,
+  /// as recorded in their manifests).
+  public var computeSeconds: Double
+
+  /// Creates a cell record.
+  public init(cell: String, roundsCached: Int, roundsExecuted: Int, computeSeconds: Double) {
+    self.cell = cell
+    self.roundsCached = roundsCached
+    self.roundsExecuted = roundsExecuted
+    self.computeSeconds = computeSeconds
+  }
+}
+
+/// Versions of the toolchain and libraries that computed the results.
+public struct SoftwareVersions: Sendable, Equatable, Hashable {
+  /// The Swift compiler version (for example `6.3.1`).
+  public var swift: String
+  /// The HDF5 library version (for example `1.10.8`).
+  public var hdf5: String
+  /// The oneDNN library version (for example `2.6.3`).
+  public var oneDNN: String
+  /// The instruction set oneDNN dispatched to (for example `AVX-512`).
+  public var oneDNNISA: String
+
+  /// Creates a version record.
+  public init(swift: String, hdf5: String, oneDNN: String, oneDNNISA: String) {
+    self.swift = swift
+    self.hdf5 = hdf5
+    self.oneDNN = oneDNN
+    self.oneDNNISA = oneDNNISA
+  }
+}

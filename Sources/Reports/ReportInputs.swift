@@ -1,0 +1,55 @@
+/// Everything the renderer fills into a document: figure and table data by id, inline values,
+/// provenance and how complete the experiments are.
+public struct ReportInputs: Sendable, Equatable {
+  /// Figure data keyed by `dbal-figure` id.
+  public var figures: [String: FigureData]
+  /// Table data keyed by `dbal-table` id.
+  public var tables: [String: TableData]
+  /// Values for `{{value NAME}}`, already formatted (for example `"97.12%"`).
+  public var values: [String: String]
+  /// How the results were produced.
+  public var provenance: Provenance
+  /// Whether every cell finished all its rounds.
+  public var completeness: ReportCompleteness
+
+  /// Creates the inputs of one report.
+  public init(
+    figures: [String: FigureData],
+    tables: [String: TableData],
+    values: [String: String],
+    provenance: Provenance,
+    completeness: ReportCompleteness = .complete
+  ) {
+    self.figures = figures
+    self.tables = tables
+    self.values = values
+    self.provenance = provenance
+    self.completeness = completeness
+  }
+}
+
+/// Whether a report shows finished experiments or a snapshot of running ones.
+public enum ReportCompleteness: Sendable, Equatable {
+  /// Every cell ran all its rounds.
+  case complete
+  /// Some cells are unfinished; the report is rendered from the rounds done so far and is
+  /// marked as partial at the top with this progress per cell.
+  case partial([CellProgress])
+}
+
+/// How far one experiment cell has got.
+public struct CellProgress: Sendable, Equatable, Hashable {
+  /// The cell (for example `bald.bayesian`).
+  public var cell: String
+  /// Rounds finished, over all repetitions.
+  public var roundsDone: Int
+  /// Rounds the protocol asks for, over all repetitions.
+  public var roundsTotal: Int
+
+  /// Creates a progress record.
+  public init(cell: String, roundsDone: Int, roundsTotal: Int) {
+    self.cell = cell
+    self.roundsDone = roundsDone
+    self.roundsTotal = roundsTotal
+  }
+}

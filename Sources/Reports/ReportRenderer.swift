@@ -1,0 +1,378 @@
+import Foundation
+import Notebook
+
+/// Renders a literate document with its results filled in as Markdown, a self-contained HTML
+/// page, and per-figure SVG and CSV assets.
+///
+/// Rendering is a pure function of the document and ``ReportInputs``: no clock, no randomness
+/// and no dictionary-order dependence, so the same inputs give byte-identical files.
+///
+/// ```swift
+/// let document = try NotebookDocument(contentsOf: pipelines.appending(path: "fig2.md"))
+/// let report = try ReportRenderer.render(document: document, inputs: inputs)
+/// try report.write(to: reportsDirectory)  // fig2.md, fig2.html, fig2/<figure-id>.{svg,csv}
+/// ```
+public enum ReportRenderer {
+  /// Renders `document` with `inputs`.
+  ///
+  /// - Parameters:
+  ///   - document: The parsed literate document.
+  ///   - inputs: Figure and table data by id, inline values, provenance and completeness.
+  ///   - name: The report's base name; assets go in a folder of that name. Defaults to the
+  ///     document's name (`fig2` for `fig2.md`).
+  /// - Throws: ``ReportError`` for an unknown `{{value}}` (naming its line) or missing or
+  ///   inconsistent figure and table data.
+  public static func render(
+    document: NotebookDocument,
+    inputs: ReportInputs,
+    name: String? = nil
+  ) throws(ReportError) -> RenderedReport {
+    let name = name ?? document.name
+    var builder = NodeBuilder(document: document, inputs: inputs, assetFolder: name)
+    let nodes = try builder.build()
+    let title = document.title ?? name
+    return RenderedReport(
+      name: name,
+      markdown: MarkdownWriter.write(nodes),
+      html: HTMLWriter.write(nodes, title: title),
+      assets: builder.assets
+    )
+  }
+}
+
+/// Turns document blocks into report nodes and collects figure assets on the way.
+private struct NodeBuilder {
+  let document: NotebookDocument
+  let inputs: ReportInputs
+  let assetFolder: String
+  private(set) var assets: [ReportAsset] = []
+  private var figureCount = 0
+  private var tableCount = 0
+
+  init(document: NotebookDocument, inputs: ReportInputs, assetFolder: String) {
+    self.document = document
+    self.inputs = inputs
+    self.assetFolder = assetFolder
+  }
+
+  mutating func build() throws(ReportError) -> [ReportNode] {
+    var nodes: [ReportNode] = []
+    var noticesPlaced = false
+    var provenancePlaced = false
+    for block in document.blocks {
+      switch block {
+      case .prose(let prose):
+        var segments = try resolve(prose)
+        if !noticesPlaced, let titleLine = document.titleLine, prose.line <= titleLine,
+          let (head, tail) = splitAfterTitle(segments)
+        {
+          nodes.append(.prose(head))
+          nodes += notices()
+          noticesPlaced = true
+          segments = tail
+        }
+        if !segments.isEmpty { nodes.append(.prose(segments)) }
+      case .experiment:
+        continue  // the experiment's settings appear in the provenance's parameters
+      case .figure(let figure):
+        nodes.append(try figureNode(figure))
+      case .table(let table):
+        nodes.append(try tableNode(table))
+      case .provenance:
+        nodes += provenanceNodes()
+        provenancePlaced = true
+      }
+    }
+    if !noticesPlaced { nodes.insert(contentsOf: notices(), at: 0) }
+    if !provenancePlaced { nodes += provenanceNodes() }
+    return nodes
+  }
+
+  // MARK: - Prose
+
+  private func resolve(_ prose: ProseBlock) throws(ReportError) -> [ResolvedSegment] {
+    var resolved: [ResolvedSegment] = []
+    for segment in prose.segments {
+      switch segment {
+      case .text(let text):
+        resolved.append(.markdown(text))
+      case .value(let reference):
+        guard let value = inputs.values[reference.name] else {
+          throw ReportError.unknownValue(
+            name: reference.name,
+            file: document.fileName,
+            line: reference.line,
+            available: inputs.values.keys.sorted()
+          )
+        }
+        resolved.append(.value(value))
+      }
+    }
+    return resolved
+  }
+
+  /// Splits prose after the line holding the `# ` title, so notices can follow it.
+  private func splitAfterTitle(
+    _ segments: [ResolvedSegment]
+  )
+    -> ([ResolvedSegment], [ResolvedSegment])?
+  {
+    for (index, segment) in segments.enumerated() {
+      guard case .markdown(let text) = segment else { continue }
+      var offset = text.startIndex
+      while offset < text.endIndex {
+        let lineEnd = text[offset...].firstIndex(of: "\n") ?? text.endIndex
+        if text[offset..<lineEnd].hasPrefix("# ") {
+          let cut = lineEnd < text.endIndex ? text.index(after: lineEnd) : lineEnd
+          let head = Array(segments[..<index]) + [.markdown(String(text[..<cut]))]
+          let rest = String(text[cut...])
+          let tail = (rest.isEmpty ? [] : [.markdown(rest)]) + segments[(index + 1)...]
+          return (head, tail)
+        }
+        offset = lineEnd < text.endIndex ? text.index(after: lineEnd) : lineEnd
+      }
+    }
+    return nil
+  }
+
+  // MARK: - Notices
+
+  private func notices() -> [ReportNode] {
+    var nodes: [ReportNode] = []
+    if case .partial(let progress) = inputs.completeness {
+      let done = progress.map(\.roundsDone).reduce(0, +)
+      let total = progress.map(\.roundsTotal).reduce(0, +)
+      let finished = progress.filter { $0.roundsDone >= $0.roundsTotal }.count
+      let rows: [[[Inline]]] = progress.map { cell in
+        [
+          [.code(cell.cell)], [.text("\(cell.roundsDone) / \(cell.roundsTotal)")],
+          [.text(percent(cell.roundsDone, of: cell.roundsTotal))],
+        ]
+      }
+      nodes.append(
+        .notice(
+          Notice(
+            kind: .partial,
+            body: [
+              .strong("Partial report."),
+              .text(
+                " The experiments have not finished: \(finished) of \(progress.count) cells"
+                  + " finished (\(done) of \(total) rounds, \(percent(done, of: total))). Figures,"
+                  + " tables and values below use only the finished rounds. Re-run "
+              ),
+              .code(inputs.provenance.command),
+              .text(" to continue; finished rounds are cached."),
+            ],
+            table: TableNode(
+              columns: ["Cell", "Rounds", "Progress"],
+              rows: rows,
+              numericColumns: [1, 2]
+            )
+          )
+        )
+      )
+    }
+    if let notice = inputs.provenance.profileNotice {
+      nodes.append(
+        .notice(
+          Notice(
+            kind: .profile,
+            body: [.strong("Not the paper's protocol."), .text(" " + notice)]
+          )
+        )
+      )
+    }
+    return nodes
+  }
+
+  private func percent(_ part: Int, of whole: Int) -> String {
+    whole > 0 ? TextFormatting.fixed(100 * Double(part) / Double(whole), digits: 1) + "%" : "–"
+  }
+
+  // MARK: - Figures and tables
+
+  private mutating func figureNode(_ figure: FigureBlock) throws(ReportError) -> ReportNode {
+    guard let data = inputs.figures[figure.id] else {
+      throw ReportError.missingFigureData(id: figure.id, file: document.fileName, line: figure.line)
+    }
+    guard data.metric == figure.metric else {
+      throw ReportError.metricMismatch(
+        id: figure.id,
+        file: document.fileName,
+        line: figure.line,
+        expected: figure.metric.rawValue,
+        found: data.metric.rawValue
+      )
+    }
+    figureCount += 1
+    let svg = FigureSVG(data, title: figure.title)
+    let svgPath = "\(assetFolder)/\(figure.id).svg"
+    let csvPath = "\(assetFolder)/\(figure.id).csv"
+    assets.append(ReportAsset(path: svgPath, contents: svg.standalone()))
+    assets.append(ReportAsset(path: csvPath, contents: data.csv()))
+
+    let metricText =
+      switch data.metric {
+      case .mc: "MC-dropout test accuracy"
+      case .deterministic: "test accuracy with dropout off"
+      }
+    var cells: [Inline] = []
+    for (index, configuration) in data.panels.flatMap(\.series).map(\.configuration).enumerated() {
+      cells += [.text(index == 0 ? "" : ", "), .code(configuration)]
+    }
+    let description: [Inline] =
+      [
+        .text(
+          "Lines: mean \(metricText) over \(svg.repetitionText) repetitions; shaded: "
+            + (data.band == .minMax ? "min–max" : "±1 standard deviation")
+            + " over repetitions. Data: "
+        ),
+        .link(text: csvPath, path: csvPath),
+        .text(". Cells: "),
+      ] + cells + [.text(" (stage counts in the provenance section).")]
+    return .figure(
+      FigureNode(
+        id: figure.id,
+        label: "Figure \(figureCount)",
+        title: figure.title,
+        caption: figure.caption,
+        description: description,
+        svgPath: svgPath,
+        csvPath: csvPath,
+        inlinePanels: svg.inlinePanels()
+      )
+    )
+  }
+
+  private mutating func tableNode(_ table: TableBlock) throws(ReportError) -> ReportNode {
+    guard let data = inputs.tables[table.id] else {
+      throw ReportError.missingTableData(id: table.id, file: document.fileName, line: table.line)
+    }
+    for (index, row) in data.rows.enumerated() where row.count != data.columns.count {
+      throw ReportError.raggedTable(
+        id: table.id,
+        row: index,
+        expected: data.columns.count,
+        found: row.count
+      )
+    }
+    tableCount += 1
+    let numeric = Set(
+      data.columns.indices.filter { column in
+        !data.rows.isEmpty && data.rows.allSatisfy { Self.looksNumeric($0[column]) }
+      }
+    )
+    return .table(
+      TableNode(
+        label: "Table \(tableCount)",
+        caption: table.caption,
+        columns: data.columns,
+        rows: data.rows.map { $0.map { [.text($0)] } },
+        numericColumns: numeric,
+        notes: data.notes
+      )
+    )
+  }
+
+  /// Whether a cell reads as a number (`97.1%`, `-0.4`, `>1000`, `–`), to right-align it.
+  private static func looksNumeric(_ cell: String) -> Bool {
+    let core = cell.trimmingCharacters(in: CharacterSet(charactersIn: " %+-−–><"))
+    return core.isEmpty || Double(core) != nil
+  }
+
+  // MARK: - Provenance
+
+  private func provenanceNodes() -> [ReportNode] {
+    let provenance = inputs.provenance
+    var summary: [[[Inline]]] = [[[.text("Command")], [.code(provenance.command)]]]
+    if let directory = provenance.workingDirectory {
+      summary.append([[.text("Working directory")], [.code(directory)]])
+    }
+    let code: [Inline] =
+      provenance.gitCommit.map {
+        [.code($0), .text(provenance.gitDirty ? " with uncommitted changes" : " (clean)")]
+      } ?? [.text("not a git checkout")]
+    summary.append([[.text("Code version")], code])
+    var profile: [Inline] = [.code(provenance.profile)]
+    if let notice = provenance.profileNotice { profile.append(.text(" — " + notice)) }
+    summary.append([[.text("Profile")], profile])
+    summary.append([[.text("Root seed")], [.code("\(provenance.rootSeed)")]])
+    summary.append([[.text("Parameters digest")], [.code(provenance.parametersDigest)]])
+    let completeness: String
+    switch inputs.completeness {
+    case .complete:
+      completeness = "complete"
+    case .partial(let cells):
+      let done = cells.map(\.roundsDone).reduce(0, +)
+      let total = cells.map(\.roundsTotal).reduce(0, +)
+      completeness = "partial: \(done) of \(total) rounds"
+    }
+    summary.append([[.text("Completeness")], [.text(completeness)]])
+    summary.append([
+      [.text("Total wall time")], [.text(TextFormatting.duration(provenance.wallSeconds))],
+    ])
+
+    let cells = provenance.cells
+    var stageRows: [[[Inline]]] = cells.map { cell in
+      [
+        [.code(cell.cell)], [.text("\(cell.roundsCached)")], [.text("\(cell.roundsExecuted)")],
+        [.text(TextFormatting.duration(cell.computeSeconds))],
+      ]
+    }
+    stageRows.append([
+      [.strong("Total")], [.strong("\(cells.map(\.roundsCached).reduce(0, +))")],
+      [.strong("\(cells.map(\.roundsExecuted).reduce(0, +))")],
+      [.strong(TextFormatting.duration(cells.map(\.computeSeconds).reduce(0, +)))],
+    ])
+
+    let software = provenance.software
+    let system = provenance.system
+    let environment: [(String, String)] = [
+      ("Swift", software.swift), ("HDF5", software.hdf5), ("oneDNN", software.oneDNN),
+      ("oneDNN ISA", software.oneDNNISA), ("Operating system", system.operatingSystem),
+      ("CPU", system.cpuModel), ("Cores", "\(system.cores)"),
+      ("Memory", TextFormatting.bytes(system.memoryBytes)),
+    ]
+
+    return [
+      .heading(level: 2, text: "Provenance", anchor: "provenance"),
+      .paragraph([
+        .text(
+          "Every number above was computed by the command below. To reproduce, check out"
+            + " the code version shown and run it from the repository root; cached stages are"
+            + " reused and matched by their content-hashed keys."
+        )
+      ]),
+      .table(TableNode(columns: ["Field", "Value"], rows: summary)),
+      .heading(level: 3, text: "Parameters", anchor: "provenance-parameters"),
+      .table(
+        TableNode(
+          columns: ["Parameter", "Value"],
+          rows: provenance.parameters.map { [[.code($0.name)], [.text($0.value)]] }
+        )
+      ),
+      .heading(level: 3, text: "Input data", anchor: "provenance-inputs"),
+      .table(
+        TableNode(
+          columns: ["Input", "SHA-256"],
+          rows: provenance.inputs.map { [[.text($0.name)], [.code($0.sha256)]] }
+        )
+      ),
+      .heading(level: 3, text: "Stages per cell", anchor: "provenance-stages"),
+      .table(
+        TableNode(
+          columns: ["Cell", "Rounds cached", "Rounds executed", "Compute time"],
+          rows: stageRows,
+          numericColumns: [1, 2, 3]
+        )
+      ),
+      .heading(level: 3, text: "Software and hardware", anchor: "provenance-environment"),
+      .table(
+        TableNode(
+          columns: ["Component", "Version"],
+          rows: environment.map { [[.text($0.0)], [.text($0.1)]] }
+        )
+      ),
+    ]
+  }
+}
