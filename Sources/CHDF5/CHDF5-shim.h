@@ -29,4 +29,7 @@ static inline hid_t dbal_H5T_STD_I64LE(void) { return H5T_STD_I64LE; }
 static inline hid_t dbal_H5T_STD_U8LE(void) { return H5T_STD_U8LE; }
 static inline hid_t dbal_H5T_C_S1(void) { return H5T_C_S1; }
 static inline hsize_t dbal_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+// These import as untyped `Int32` literals; the getters give them the `hid_t` type.
+static inline hid_t dbal_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+static inline hid_t dbal_H5S_ALL(void) { return H5S_ALL; }
 #endif

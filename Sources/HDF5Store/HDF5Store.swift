@@ -1,1 +1,0 @@
-// Placeholder: the HDF5Store module is being written.

@@ -1,1 +1,0 @@
-// Placeholder: the MNIST module is being written.
