@@ -58,6 +58,7 @@ let package = Package(
       name: "Experiments",
       dependencies: [
         "NeuralEngine", "HDF5Store", "MNIST", "PipelineCore", "Acquisition", "Notebook", "Reports",
+        .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings),
     .executableTarget(

@@ -1,1 +1,0 @@
-// Placeholder: the Experiments module is being written.

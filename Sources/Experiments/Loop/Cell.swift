@@ -1,0 +1,28 @@
+import Acquisition
+
+/// One independent active-learning run: acquisition function x model kind x repetition.
+public struct Cell: Hashable, Sendable, Comparable, CustomStringConvertible {
+  /// The acquisition function.
+  public var acquisition: AcquisitionFunction
+  /// How the model predicts when scoring.
+  public var model: ModelKind
+  /// The repetition index, from 0.
+  public var repetition: Int
+
+  /// Creates a cell.
+  public init(acquisition: AcquisitionFunction, model: ModelKind, repetition: Int) {
+    self.acquisition = acquisition
+    self.model = model
+    self.repetition = repetition
+  }
+
+  /// The configuration without the repetition, e.g. `bald.bayesian`.
+  public var configuration: String { "\(acquisition.rawValue).\(model.rawValue)" }
+  /// The cell id used in stage ids, status and `--cell`, e.g. `bald.bayesian.r0`.
+  public var description: String { "\(configuration).r\(repetition)" }
+
+  /// Orders cells as they are listed: by repetition, then configuration.
+  public static func < (lhs: Cell, rhs: Cell) -> Bool {
+    (lhs.repetition, lhs.configuration) < (rhs.repetition, rhs.configuration)
+  }
+}

@@ -1,0 +1,186 @@
+import Acquisition
+import Foundation
+import MNIST
+import NeuralEngine
+import Notebook
+import PipelineCore
+
+/// A target's experiment, resolved: its profile, its cells, and the stage graph that computes
+/// them.
+///
+/// Per cell and round r = 0...rounds: `train` (fresh model on the labelled set) -> `evaluate`
+/// (test accuracy); and for r < rounds: `score` (a fresh pool subset) -> `acquire` (top-K) ->
+/// the labelled set of round r + 1. Rounds are chained through the labelled set's content
+/// digest, so a resumed or replayed round sees exactly the same inputs. Seeds derive from the
+/// root seed and (purpose, repetition, round) only, so cells that share inputs share cache
+/// entries: round 0 is trained once per repetition for all acquisition functions and models.
+public struct ExperimentPlan: Sendable {
+  /// The target's name (the document's file name without `.md`).
+  public let target: String
+  /// The profile, with the document's and the command line's overrides applied.
+  public let profile: Profile
+  /// The cells, sorted.
+  public let cells: [Cell]
+  /// The stage graph.
+  public let graph: PipelineGraph
+
+  /// The id of the stage that writes the preprocessed MNIST file.
+  public static let preprocessID: StageID = "mnist/preprocess"
+  /// The id of the download stage.
+  public static let downloadID: StageID = "mnist/download"
+
+  /// Resolves `document`'s experiment under `profile` plus command-line `overrides`.
+  public init(
+    document: NotebookDocument, profile base: Profile, overrides: [ProfileOverride],
+    resources: ExperimentResources
+  ) throws {
+    let block = document.experiment
+    var documentOverrides: [ProfileOverride] = []
+    if let validation = block.validationSize {
+      documentOverrides.append(try ProfileOverride(parsing: "validation=\(validation)"))
+    }
+    if let repetitions = block.repetitions {
+      documentOverrides.append(try ProfileOverride(parsing: "repetitions=\(repetitions)"))
+    }
+    for setting in block.overrides {
+      documentOverrides.append(try ProfileOverride(parsing: "\(setting.name)=\(setting.value)"))
+    }
+    let profile = base.applying(documentOverrides + overrides)
+    let acquisitions = block.acquisitions.map { AcquisitionFunction(rawValue: $0.rawValue)! }
+    let models = block.models.map { ModelKind(rawValue: $0.rawValue)! }
+    var cells: [Cell] = []
+    for repetition in 0..<profile.parameters.repetitions {
+      for acquisition in acquisitions {
+        for model in models {
+          cells.append(Cell(acquisition: acquisition, model: model, repetition: repetition))
+        }
+      }
+    }
+    try self.init(target: document.name, profile: profile, cells: cells, resources: resources)
+  }
+
+  /// Builds the plan for explicit cells (tests, benchmarks).
+  public init(target: String, profile: Profile, cells: [Cell], resources: ExperimentResources)
+    throws
+  {
+    let p = profile.parameters
+    let poolSize = 60_000 - p.validation - p.initialLabelled
+    guard p.totalAcquired <= poolSize else {
+      throw ExperimentError.infeasible(
+        "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
+          + "pool of \(poolSize) images")
+    }
+    self.target = target
+    self.profile = profile
+    self.cells = cells.sorted()
+    var graph = PipelineGraph()
+    try Self.addData(to: &graph)
+    for repetition in Set(cells.map(\.repetition)).sorted() {
+      try graph.add(
+        StageNode(
+          id: Self.splitID(repetition: repetition),
+          stage: SplitStage(
+            parameters: .init(validation: p.validation, initialPerClass: p.initialPerClass),
+            resources: resources),
+          inputs: ["data": .artifact(Self.preprocessID, "mnist")],
+          seed: Self.seed(p, "split", repetition), group: "r\(repetition)"))
+    }
+    for cell in self.cells {
+      try Self.addRounds(of: cell, parameters: p, to: &graph, resources: resources)
+    }
+    self.graph = graph
+  }
+
+  // MARK: - Stage ids
+
+  /// The split stage of a repetition.
+  public static func splitID(repetition: Int) -> StageID { StageID("splits/r\(repetition)") }
+
+  /// The stage `kind` (train, evaluate, score, acquire) of `cell` in `round`.
+  public static func stageID(_ cell: Cell, round: Int, _ kind: String) -> StageID {
+    StageID("cells/\(cell)/round-\(String(format: "%03d", round))/\(kind)")
+  }
+
+  /// Where the labelled set used in `round` of `cell` comes from.
+  static func labelledInput(_ cell: Cell, round: Int) -> StageInput {
+    round == 0
+      ? .artifact(splitID(repetition: cell.repetition), "labelled")
+      : .artifact(stageID(cell, round: round - 1, "acquire"), "labelled")
+  }
+
+  /// The seed of one purpose in one round of one repetition; independent of the acquisition
+  /// function and model kind on purpose (paired comparisons, shared round-0 work).
+  static func seed(_ p: ExperimentParameters, _ purpose: String, _ repetition: Int, _ round: Int = 0)
+    -> UInt64
+  {
+    SeededGenerator.derive(
+      root: UInt64(p.seed), path: [.name(purpose), .index(repetition), .index(round)])
+  }
+
+  // MARK: - Graph construction
+
+  /// The graph of the data stages alone (download, preprocess), for `pipeline fetch mnist`.
+  public static func dataGraph() throws -> PipelineGraph {
+    var graph = PipelineGraph()
+    try addData(to: &graph)
+    return graph
+  }
+
+  static func addData(to graph: inout PipelineGraph) throws {
+    try graph.add(StageNode(id: downloadID, stage: DownloadStage(), group: "mnist"))
+    try graph.add(
+      StageNode(
+        id: preprocessID, stage: PreprocessStage(),
+        inputs: ["raw": .artifact(downloadID, "raw")], group: "mnist"))
+  }
+
+  static func addRounds(
+    of cell: Cell, parameters p: ExperimentParameters, to graph: inout PipelineGraph,
+    resources: ExperimentResources
+  ) throws {
+    let data = StageInput.artifact(preprocessID, "mnist")
+    let group = cell.description
+    for round in 0...p.rounds {
+      let train = stageID(cell, round: round, "train")
+      try graph.add(
+        StageNode(
+          id: train,
+          stage: TrainStage(
+            parameters: .init(
+              epochs: p.epochs, batchSize: p.batchSize, weightDecay: p.weightDecay,
+              learningRate: p.learningRate),
+            resources: resources),
+          inputs: ["data": data, "labelled": labelledInput(cell, round: round)],
+          seed: seed(p, "train", cell.repetition, round), group: group, round: round))
+      try graph.add(
+        StageNode(
+          id: stageID(cell, round: round, "evaluate"),
+          stage: EvaluateStage(
+            parameters: .init(mcSamples: p.testMCSamples, testSubset: p.testSubset),
+            resources: resources),
+          inputs: ["data": data, "model": .artifact(train, "model")],
+          seed: seed(p, "evaluate", cell.repetition, round), group: group, round: round))
+      guard round < p.rounds else { break }
+      let score = stageID(cell, round: round, "score")
+      try graph.add(
+        StageNode(
+          id: score,
+          stage: ScoreStage(
+            parameters: .init(
+              function: cell.acquisition, model: cell.model, mcSamples: p.mcSamples,
+              poolSubset: p.poolSubset),
+            resources: resources),
+          inputs: [
+            "data": data, "model": .artifact(train, "model"),
+            "labelled": labelledInput(cell, round: round),
+          ],
+          seed: seed(p, "score", cell.repetition, round), group: group, round: round))
+      try graph.add(
+        StageNode(
+          id: stageID(cell, round: round, "acquire"),
+          stage: AcquireStage(parameters: .init(count: p.acquireCount)),
+          inputs: ["labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores")],
+          seed: seed(p, "acquire", cell.repetition, round), group: group, round: round))
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/// Every knob of the active-learning protocol, with the paper's values as ``paper``.
+///
+/// All of these are semantic: each one that a stage uses enters that stage's cache key, so
+/// overriding a value (`--set rounds=30`) recomputes exactly what depends on it.
+public struct ExperimentParameters: Codable, Sendable, Hashable {
+  /// Independent repetitions per configuration (different splits, initial sets, weights).
+  public var repetitions: Int
+  /// Acquisition rounds; a model is trained and evaluated `rounds + 1` times (before the first
+  /// and after every acquisition), so `rounds * acquireCount` images are acquired in total.
+  public var rounds: Int
+  /// Images acquired (labelled) per round, the top-K of the scored subset.
+  public var acquireCount: Int
+  /// Initial labelled images per class (2 x 10 classes = the paper's 20 balanced points).
+  public var initialPerClass: Int
+  /// Validation images held out of the pool (100 in §5.1-5.3, 5000 for Table 2).
+  public var validation: Int
+  /// Pool points scored per round, drawn afresh from the pool (the authors' 2000); 0 = whole pool.
+  public var poolSubset: Int
+  /// MC-dropout passes T when scoring the pool (the authors' code: 100).
+  public var mcSamples: Int
+  /// MC-dropout passes when measuring MC-averaged test accuracy.
+  public var testMCSamples: Int
+  /// Test images evaluated (the first N of the official 10k); 0 = all 10,000.
+  public var testSubset: Int
+  /// Training epochs per round (a fresh model every round).
+  public var epochs: Int
+  /// Minibatch size.
+  public var batchSize: Int
+  /// Weight-decay constant c: lambda = c / N_labelled on the dense-128 weights.
+  public var weightDecay: Double
+  /// Adam learning rate.
+  public var learningRate: Double
+  /// The run's root seed; every random draw derives from it and the draw's position.
+  public var seed: Int
+
+  /// The paper's protocol (§5.1, with the authors' code where the paper is silent).
+  public static let paper = ExperimentParameters(
+    repetitions: 3, rounds: 100, acquireCount: 10, initialPerClass: 2, validation: 100,
+    poolSubset: 2000, mcSamples: 100, testMCSamples: 20, testSubset: 0, epochs: 50,
+    batchSize: 128, weightDecay: 3.5, learningRate: 1e-3, seed: 0)
+
+  /// Total images acquired by the end of a run.
+  public var totalAcquired: Int { rounds * acquireCount }
+  /// Size of the initial labelled set.
+  public var initialLabelled: Int { initialPerClass * 10 }
+}
+
+/// A named set of parameter values: `paper` (the default), `quick` and `smoke`.
+public struct Profile: Sendable, Hashable {
+  /// The profile's name as typed on the command line.
+  public var name: String
+  /// One line on what the profile is for.
+  public var summary: String
+  /// A prominent notice for reports of non-paper profiles; nil for `paper`.
+  public var notice: String?
+  /// The resolved values, after any `--set` overrides.
+  public var parameters: ExperimentParameters
+  /// The overrides applied on top of the named profile, in command-line order.
+  public var overrides: [ProfileOverride] = []
+
+  /// The protocol of the paper: 3 repetitions, 100 rounds of 10, T = 100, 50 epochs.
+  public static let paper = Profile(
+    name: "paper",
+    summary: "the paper's protocol: 3 repetitions, 1000 acquired images, T = 100, 50 epochs",
+    notice: nil, parameters: .paper)
+
+  /// A reduced protocol that renders a meaningful figure in minutes on two cores.
+  public static let quick: Profile = {
+    var p = ExperimentParameters.paper
+    p.repetitions = 1
+    p.rounds = 25
+    p.mcSamples = 50
+    p.testMCSamples = 10
+    return Profile(
+      name: "quick",
+      summary: "1 repetition, 250 acquired images, T = 50: a meaningful figure in minutes",
+      notice:
+        "Quick profile: a reduced protocol (1 repetition, 25 rounds = 250 acquired images, "
+        + "T = 50 scoring passes, T = 10 test passes). It shows the early part of the paper's "
+        + "curves only; it is not the paper's protocol.",
+      parameters: p)
+  }()
+
+  /// A seconds-long protocol for tests and for trying the tool; its numbers mean nothing.
+  public static let smoke: Profile = {
+    var p = ExperimentParameters.paper
+    p.repetitions = 1
+    p.rounds = 2
+    p.poolSubset = 200
+    p.mcSamples = 4
+    p.testMCSamples = 2
+    p.testSubset = 500
+    p.epochs = 2
+    return Profile(
+      name: "smoke",
+      summary: "2 rounds, 2 epochs, 500 test images: seconds, for tests; results are meaningless",
+      notice:
+        "Smoke profile: 2 rounds of 2 epochs on a 500-image test subset, for checking the tool. "
+        + "The numbers are meaningless.",
+      parameters: p)
+  }()
+
+  /// The built-in profiles, in the order `pipeline list` shows them.
+  public static let all: [Profile] = [.paper, .quick, .smoke]
+
+  /// Looks up a built-in profile by name.
+  public static func named(_ name: String) throws(ExperimentError) -> Profile {
+    guard let profile = all.first(where: { $0.name == name }) else {
+      throw .unknownProfile(name, known: all.map(\.name))
+    }
+    return profile
+  }
+
+  /// This profile with `overrides` applied in order (each validated).
+  public func applying(_ overrides: [ProfileOverride]) -> Profile {
+    var copy = self
+    for override in overrides { override.apply(to: &copy.parameters) }
+    copy.overrides += overrides
+    return copy
+  }
+}

@@ -1,0 +1,245 @@
+import Acquisition
+import Foundation
+import HDF5Store
+import Notebook
+import PipelineCore
+import Reports
+
+/// The measured learning curves of a plan's cells, read from committed `evaluate` artifacts,
+/// and everything derived from them for a report: figures, tables and quoted values.
+public struct ExperimentResults: Sendable {
+  /// The plan the results belong to.
+  public let plan: ExperimentPlan
+  /// Per cell, the curve points of the rounds evaluated so far (round order, no gaps).
+  public let curves: [Cell: [CurvePoint]]
+
+  /// Collects every committed evaluation of `plan`; `artifact` resolves a stage's verified
+  /// artifact or returns nil when it is not committed.
+  public init(plan: ExperimentPlan, artifact: (StageID, String) throws -> URL?) throws {
+    self.plan = plan
+    let p = plan.profile.parameters
+    var curves: [Cell: [CurvePoint]] = [:]
+    for cell in plan.cells {
+      var points: [CurvePoint] = []
+      for round in 0...p.rounds {
+        let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
+        guard let url = try artifact(id, "metrics") else { break }
+        let file = try HDF5File.open(url.path)
+        defer { try? file.close() }
+        points.append(
+          CurvePoint(
+            acquired: round * p.acquireCount,
+            labelled: p.initialLabelled + round * p.acquireCount,
+            accuracyMC: try file.read("accuracy_mc", as: Double.self).values[0],
+            accuracyDeterministic: try file.read("accuracy_deterministic", as: Double.self)
+              .values[0]))
+      }
+      curves[cell] = points
+    }
+    self.curves = curves
+  }
+
+  /// Whether every cell has all its rounds evaluated.
+  public var isComplete: Bool {
+    progress.allSatisfy { $0.roundsDone == $0.roundsTotal }
+  }
+
+  /// Rounds evaluated per cell.
+  public var progress: [CellProgress] {
+    plan.cells.map {
+      CellProgress(
+        cell: $0.description, roundsDone: curves[$0]?.count ?? 0,
+        roundsTotal: plan.profile.parameters.rounds + 1)
+    }
+  }
+
+  var acquisitions: [AcquisitionFunction] {
+    var seen: [AcquisitionFunction] = []
+    for cell in plan.cells where !seen.contains(cell.acquisition) { seen.append(cell.acquisition) }
+    return seen
+  }
+
+  var models: [ModelKind] {
+    var seen: [ModelKind] = []
+    for cell in plan.cells where !seen.contains(cell.model) { seen.append(cell.model) }
+    return seen
+  }
+
+  func runs(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> [CurveRun] {
+    plan.cells.filter { $0.acquisition == acquisition && $0.model == model }
+      .map { CurveRun(repetition: $0.repetition, points: curves[$0] ?? []) }
+  }
+
+  // MARK: - Figures
+
+  /// The data of a figure block.
+  public func figure(_ block: FigureBlock) -> FigureData {
+    func series(_ acquisition: AcquisitionFunction, _ model: ModelKind, color: SeriesColor)
+      -> CurveSeries
+    {
+      let label =
+        block.series == .model
+        ? model.displayName
+        : (models.count > 1 ? "\(acquisition.displayName), \(model.displayName)"
+          : acquisition.displayName)
+      return CurveSeries(
+        label: label, configuration: "\(acquisition.rawValue).\(model.rawValue)", color: color,
+        runs: runs(acquisition, model))
+    }
+    var panels: [FigurePanel] = []
+    switch block.panels {
+    case .acquisition:
+      for acquisition in acquisitions {
+        let lines = models.enumerated().map { index, model in
+          series(acquisition, model, color: Self.color(model, index))
+        }
+        panels.append(FigurePanel(title: acquisition.displayName, series: lines))
+      }
+    case .none:
+      var lines: [CurveSeries] = []
+      for model in models {
+        for acquisition in acquisitions {
+          let color = SeriesColor.palette[lines.count % SeriesColor.palette.count]
+          lines.append(series(acquisition, model, color: color))
+        }
+      }
+      panels.append(FigurePanel(title: block.title ?? "", series: lines))
+    }
+    return FigureData(id: block.id, panels: panels, metric: block.metric)
+  }
+
+  static func color(_ model: ModelKind, _ index: Int) -> SeriesColor {
+    switch model {
+    case .bayesian: .bayesian
+    case .deterministic: .deterministic
+    }
+  }
+
+  // MARK: - Tables
+
+  /// The data of a table block, with the paper's numbers side by side.
+  public func table(_ block: TableBlock) -> TableData {
+    switch block.kind {
+    case .acquiredToError: acquiredToErrorTable(thresholds: block.errorThresholds)
+    case .errorAtEnd: errorAtEndTable()
+    }
+  }
+
+  /// Acquired images at which a repetition's MC test error first reaches `error` percent,
+  /// linearly interpolated between the two evaluated rounds around the crossing; nil if the
+  /// run never reaches it.
+  public static func crossing(_ points: [CurvePoint], errorPercent: Double) -> Double? {
+    let target = 1 - errorPercent / 100
+    guard let index = points.firstIndex(where: { $0.accuracyMC >= target }) else { return nil }
+    guard index > 0 else { return Double(points[0].acquired) }
+    let (a, b) = (points[index - 1], points[index])
+    let fraction = (target - a.accuracyMC) / (b.accuracyMC - a.accuracyMC)
+    return Double(a.acquired) + fraction * Double(b.acquired - a.acquired)
+  }
+
+  func acquiredToErrorTable(thresholds: [Double]) -> TableData {
+    var columns = ["Acquisition function"]
+    for threshold in thresholds {
+      let label = Self.percent(threshold)
+      columns += ["Ours, \(label) error", "Paper, \(label) error", "Difference"]
+    }
+    var rows: [[String]] = []
+    for model in models {
+      for acquisition in acquisitions {
+        var row = [
+          models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+        ]
+        let curves = runs(acquisition, model)
+        for threshold in thresholds {
+          let crossings = curves.map { Self.crossing($0.points, errorPercent: threshold) }
+          let reached = crossings.compactMap { $0 }
+          let paper = model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
+          if reached.count == curves.count, !reached.isEmpty {
+            let mean = reached.reduce(0, +) / Double(reached.count)
+            row.append(String(format: "%.0f", mean))
+            row.append(paper.map(String.init) ?? "–")
+            row.append(paper.map { String(format: "%+.0f", mean - Double($0)) } ?? "–")
+          } else {
+            let maxAcquired = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
+            row.append("not reached by \(maxAcquired) (\(reached.count)/\(curves.count) runs)")
+            row.append(paper.map(String.init) ?? "–")
+            row.append("–")
+          }
+        }
+        rows.append(row)
+      }
+    }
+    return TableData(
+      columns: columns, rows: rows,
+      notes: [
+        "Acquired images to first reach the given MC-averaged test error, per repetition, "
+          + "linearly interpolated between the two evaluated rounds around the crossing, then "
+          + "averaged over repetitions (the paper does not state its method; its values are "
+          + "multiples of 5).",
+        "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017).",
+      ])
+  }
+
+  func errorAtEndTable() -> TableData {
+    var rows: [[String]] = []
+    for model in models {
+      for acquisition in acquisitions {
+        let finals = runs(acquisition, model).compactMap { $0.points.last }
+        let errors = finals.map { 100 * (1 - $0.accuracyMC) }
+        let acquired = finals.map(\.acquired).min() ?? 0
+        let paper = model == .bayesian ? PaperNumbers.errorAtEnd[acquisition] : nil
+        let name =
+          models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+        guard !errors.isEmpty else {
+          rows.append([name, "–", "–", paper.map { Self.percent($0) } ?? "–", "–"])
+          continue
+        }
+        let mean = errors.reduce(0, +) / Double(errors.count)
+        let spread = errors.count > 1 ? String(format: "%.2f–%.2f%%", errors.min()!, errors.max()!) : "–"
+        rows.append([
+          name, String(format: "%.2f%%", mean), spread, paper.map { Self.percent($0) } ?? "–",
+          paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
+        ] + [String(acquired)])
+      }
+    }
+    return TableData(
+      columns: ["Acquisition function", "Ours, test error", "Range over repetitions", "Paper",
+        "Difference", "Acquired images"],
+      rows: rows.map { $0.count == 5 ? $0 + ["–"] : $0 },
+      notes: [
+        "MC-averaged test error after the last round, mean over repetitions.",
+        "The paper's numbers (Table 2 of Gal et al. 2017) are after 1000 acquired images with "
+          + "5000 validation points; the validation set is held out of the pool and not used "
+          + "otherwise (weight decay is fixed at c = 3.5, not tuned).",
+      ])
+  }
+
+  static func percent(_ value: Double) -> String {
+    value.rounded() == value ? String(format: "%.0f%%", value) : String(format: "%.2f%%", value)
+  }
+
+  // MARK: - Values
+
+  /// The values documents can quote with `{{value NAME}}`.
+  public var values: [String: String] {
+    let p = plan.profile.parameters
+    var values: [String: String] = [
+      "rounds": String(p.rounds),
+      "acquired.total": String(p.totalAcquired),
+      "repetitions": String(p.repetitions),
+      "profile": plan.profile.name,
+    ]
+    for acquisition in acquisitions {
+      for model in models {
+        let finals = runs(acquisition, model).compactMap { $0.points.last }
+        guard !finals.isEmpty else { continue }
+        let mc = finals.map(\.accuracyMC).reduce(0, +) / Double(finals.count)
+        let det = finals.map(\.accuracyDeterministic).reduce(0, +) / Double(finals.count)
+        let suffix = "\(acquisition.rawValue).\(model.rawValue)"
+        values["final.mc.\(suffix)"] = String(format: "%.2f%%", 100 * mc)
+        values["final.det.\(suffix)"] = String(format: "%.2f%%", 100 * det)
+      }
+    }
+    return values
+  }
+}

@@ -1,0 +1,61 @@
+import Acquisition
+import Foundation
+import HDF5Store
+import NeuralEngine
+import PipelineCore
+
+/// Takes the top-K scored pool points (ties broken by a seeded draw), moves them from the pool
+/// to the labelled set, and writes the next round's labelled set.
+public struct AcquireStage: Stage {
+  /// The acquisition's semantic parameters.
+  public struct Parameters: Codable, Sendable, Hashable {
+    /// Points acquired (K).
+    public var count: Int
+  }
+
+  public static let kind = "acquire"
+  public static let version = 1
+  public var parameters: Parameters
+  public var outputs: [String] { ["labelled"] }
+
+  /// Creates the stage.
+  public init(parameters: Parameters) { self.parameters = parameters }
+
+  public func run(_ context: StageContext) throws {
+    let previous = try LabelledSet(contentsOf: context.inputURL("labelled"))
+    let scoresURL = try context.inputURL("scores")
+    let file = try HDF5File.open(scoresURL.path)
+    let subset = try file.read("subset", as: Int64.self).values.map { Int($0) }
+    let scores = try file.read("scores", as: Double.self).values
+    try file.close()
+    guard subset.count == scores.count else {
+      throw ExperimentError.invalidArtifact(
+        file: scoresURL.path, problem: "\(subset.count) indices but \(scores.count) scores")
+    }
+    let next = try Self.acquire(
+      from: previous, subset: subset, scores: scores, count: parameters.count,
+      seed: context.seed ?? 0, file: scoresURL.path)
+    try next.write(to: context.outputURL("labelled"))
+  }
+
+  /// Moves the top `count` of `subset` (by `scores`) from the pool to the labelled set.
+  static func acquire(
+    from previous: LabelledSet, subset: [Int], scores: [Double], count: Int, seed: UInt64,
+    file: String
+  ) throws -> LabelledSet {
+    let inPool = Set(previous.pool)
+    guard subset.allSatisfy(inPool.contains) else {
+      throw ExperimentError.invalidArtifact(file: file, problem: "scored points outside the pool")
+    }
+    var generator = SeededGenerator(seed: seed)
+    let picked = Selection.topK(scores, count: min(count, subset.count), using: &generator)
+    let acquired = picked.map { subset[$0] }  // pool indices, not subset positions
+    let acquiredSet = Set(acquired)
+    return LabelledSet(
+      labelled: previous.labelled + acquired,
+      pool: previous.pool.filter { !acquiredSet.contains($0) },
+      validation: previous.validation,
+      acquired: acquired,
+      acquiredScores: picked.map { scores[$0] })
+  }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HDF5Store
+import NeuralEngine
+import PipelineCore
+
+/// Measures a trained model's test accuracy two ways: deterministic (dropout off, weight
+/// scaling; what the authors' code reports) and MC-averaged (mean of T stochastic softmax
+/// outputs; what the paper's text describes).
+public struct EvaluateStage: Stage {
+  /// The evaluation's semantic parameters.
+  public struct Parameters: Codable, Sendable, Hashable {
+    /// MC-dropout passes for the MC-averaged accuracy.
+    public var mcSamples: Int
+    /// Test images used, the first N of the 10k (0 = all).
+    public var testSubset: Int
+  }
+
+  public static let kind = "evaluate"
+  public static let version = 1
+  public var parameters: Parameters
+  public var outputs: [String] { ["metrics"] }
+  let resources: ExperimentResources
+
+  /// Creates the stage.
+  public init(parameters: Parameters, resources: ExperimentResources) {
+    self.parameters = parameters
+    self.resources = resources
+  }
+
+  public func run(_ context: StageContext) throws {
+    let data = try resources.dataset(at: context.inputURL("data"))
+    let model = try ModelArtifact.read(from: context.inputURL("model"))
+    let (images, labels) = data.testSet(first: parameters.testSubset)
+    var generator = SeededGenerator(seed: context.seed ?? 0)
+    let (deterministic, monteCarlo) = try resources.withEngine { engine in
+      let deterministic = try engine.predictProbabilities(model, images: images)
+      try context.checkCancellation()
+      let samples = try engine.predictMonteCarlo(
+        model, images: images, samples: parameters.mcSamples, generator: &generator)
+      return (deterministic, samples)
+    }
+    let classes = 10
+    let deterministicAccuracy = Self.accuracy(
+      deterministic.scalars, passes: 1, labels: labels, classes: classes)
+    let monteCarloAccuracy = Self.accuracy(
+      monteCarlo.scalars, passes: parameters.mcSamples, labels: labels, classes: classes)
+    let file = try HDF5File.create(context.outputURL("metrics").path)
+    try file.write([deterministicAccuracy], shape: [], to: "accuracy_deterministic")
+    try file.write([monteCarloAccuracy], shape: [], to: "accuracy_mc")
+    try file.write([Int64(labels.count)], shape: [], to: "test_count")
+    try file.close()
+  }
+
+  /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities.
+  static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double {
+    let n = labels.count
+    var correct = 0
+    var mean = [Float](repeating: 0, count: classes)
+    for i in 0..<n {
+      for c in 0..<classes { mean[c] = 0 }
+      for t in 0..<passes {
+        let base = (t * n + i) * classes
+        for c in 0..<classes { mean[c] += probabilities[base + c] }
+      }
+      var best = 0
+      for c in 1..<classes where mean[c] > mean[best] { best = c }
+      if best == labels[i] { correct += 1 }
+    }
+    return n == 0 ? 0 : Double(correct) / Double(n)
+  }
+}

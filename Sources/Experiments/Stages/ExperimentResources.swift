@@ -1,0 +1,78 @@
+import Foundation
+import MNIST
+import NeuralEngine
+
+/// Shared, expensive resources of one process's experiment stages: the decoded MNIST tensors
+/// (loaded once per file, not once per stage) and a pool of compute engines whose oneDNN
+/// primitives are reused across stages. Stages receive it explicitly; it never enters a key.
+public final class ExperimentResources: @unchecked Sendable {
+  // Both guarded by `lock`. Engines are handed to one stage at a time, never shared.
+  private let lock = NSLock()
+  private var datasets: [String: MNISTTensors] = [:]
+  private var idleEngines: [ComputeEngine] = []
+
+  /// Creates an empty resource pool.
+  public init() {}
+
+  /// The MNIST tensors in the preprocessed file at `url`, decoded once per process.
+  public func dataset(at url: URL) throws -> MNISTTensors {
+    if let cached = lock.withLock({ datasets[url.path] }) { return cached }
+    let loaded = try MNISTTensors(contentsOf: url)
+    lock.withLock { datasets[url.path] = loaded }
+    return loaded
+  }
+
+  /// Runs `body` with a compute engine nobody else is using, creating one if needed.
+  public func withEngine<Result>(_ body: (ComputeEngine) throws -> Result) throws -> Result {
+    let engine = try lock.withLock { idleEngines.popLast() } ?? ComputeEngine()
+    defer { lock.withLock { idleEngines.append(engine) } }
+    return try body(engine)
+  }
+}
+
+/// The preprocessed MNIST splits as flat arrays (images `[N, 28, 28]` in [0, 1], labels 0...9).
+public struct MNISTTensors: Sendable {
+  /// Training images, 60,000 x 784 Float32 values.
+  public let trainImages: [Float]
+  /// Training labels.
+  public let trainLabels: [Int]
+  /// Test images, 10,000 x 784 Float32 values.
+  public let testImages: [Float]
+  /// Test labels.
+  public let testLabels: [Int]
+  /// Pixels per image.
+  public static let pixels = 28 * 28
+
+  /// Reads the file written by the preprocess stage (shapes and labels are validated there).
+  public init(contentsOf url: URL) throws {
+    let dataset = try MNISTDataset(contentsOf: url.path)
+    trainImages = dataset.trainImages
+    testImages = dataset.testImages
+    trainLabels = dataset.trainLabels.map { Int($0) }
+    testLabels = dataset.testLabels.map { Int($0) }
+  }
+
+  /// The training images at `indices` as a `[n, 1, 28, 28]` tensor.
+  public func trainingImages(at indices: [Int]) -> Tensor {
+    Self.gather(trainImages, indices)
+  }
+
+  /// The first `count` test images (all when `count` is 0) and their labels.
+  public func testSet(first count: Int) -> (images: Tensor, labels: [Int]) {
+    let n = count == 0 ? testLabels.count : min(count, testLabels.count)
+    return (Self.gather(testImages, Array(0..<n)), Array(testLabels.prefix(n)))
+  }
+
+  static func gather(_ images: [Float], _ indices: [Int]) -> Tensor {
+    var scalars = [Float](repeating: 0, count: indices.count * pixels)
+    images.withUnsafeBufferPointer { source in
+      scalars.withUnsafeMutableBufferPointer { target in
+        for (row, index) in indices.enumerated() {
+          let from = source.baseAddress! + index * pixels
+          (target.baseAddress! + row * pixels).update(from: from, count: pixels)
+        }
+      }
+    }
+    return Tensor(shape: [indices.count, 1, 28, 28], scalars: scalars)
+  }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NeuralEngine
+import PipelineCore
+
+/// Per repetition: splits the 60,000 training images into a validation set, a balanced initial
+/// labelled set and the unlabelled pool.
+///
+/// A seeded permutation of all training indices is drawn; the first `validation` indices are the
+/// validation set; then, walking the rest of the permutation, the first `initialPerClass` images
+/// of each digit form the initial labelled set (the paper's "random but balanced" 20); everything
+/// else is the pool. (The authors' script kept 5000 images unused and drew the pool from
+/// [20k, 60k); we use all remaining images.)
+public struct SplitStage: Stage {
+  /// The split's semantic parameters.
+  public struct Parameters: Codable, Sendable, Hashable {
+    /// Validation images held out.
+    public var validation: Int
+    /// Initial labelled images per class.
+    public var initialPerClass: Int
+  }
+
+  public static let kind = "split"
+  public static let version = 1
+  public var parameters: Parameters
+  public var outputs: [String] { ["labelled"] }
+  let resources: ExperimentResources
+
+  /// Creates the stage.
+  public init(parameters: Parameters, resources: ExperimentResources) {
+    self.parameters = parameters
+    self.resources = resources
+  }
+
+  public func run(_ context: StageContext) throws {
+    let data = try resources.dataset(at: context.inputURL("data"))
+    var generator = SeededGenerator(seed: context.seed ?? 0)
+    let set = try Self.split(
+      labels: data.trainLabels, validation: parameters.validation,
+      initialPerClass: parameters.initialPerClass, generator: &generator)
+    try set.validate(trainingCount: data.trainLabels.count, file: "split of \(context.id)")
+    try set.write(to: context.outputURL("labelled"))
+  }
+
+  /// The split itself, a pure function of the labels and the generator.
+  static func split(
+    labels: [Int], validation: Int, initialPerClass: Int, generator: inout SeededGenerator
+  ) throws -> LabelledSet {
+    let permutation = Array(labels.indices).shuffled(using: &generator)
+    guard validation + 10 * initialPerClass < labels.count else {
+      throw ExperimentError.infeasible(
+        "validation \(validation) + initial \(10 * initialPerClass) exceed \(labels.count) images")
+    }
+    let validationSet = Array(permutation.prefix(validation))
+    var perClass = [Int](repeating: 0, count: 10)
+    var initial: [Int] = []
+    var pool: [Int] = []
+    for index in permutation.dropFirst(validation) {
+      if perClass[labels[index]] < initialPerClass {
+        perClass[labels[index]] += 1
+        initial.append(index)
+      } else {
+        pool.append(index)
+      }
+    }
+    guard perClass.allSatisfy({ $0 == initialPerClass }) else {
+      throw ExperimentError.infeasible("not enough images of every class for the initial set")
+    }
+    return LabelledSet(labelled: initial, pool: pool.sorted(), validation: validationSet.sorted())
+  }
+}

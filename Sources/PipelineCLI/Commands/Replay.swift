@@ -1,0 +1,56 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import PipelineCore
+
+/// `pipeline replay TARGET --cell ID --round R`: re-execute one round and compare digests.
+struct Replay: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Re-execute one round of a cell from its cached inputs and verify it bit for bit.")
+
+  @Argument(help: "The target (see `pipeline list`).")
+  var target: String
+
+  @Option(help: "The cell, e.g. bald.bayesian.r0 (see `pipeline status`).")
+  var cell: String
+
+  @Option(help: "The round, from 0.")
+  var round: Int
+
+  @OptionGroup var profile: ProfileOptions
+  @OptionGroup var data: DataOptions
+
+  func run() throws {
+    let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
+    let plan = workspace.plan
+    guard let cell = plan.cells.first(where: { $0.description == self.cell }) else {
+      throw CLIError.unknownCell(self.cell, known: plan.cells.map(\.description))
+    }
+    let rounds = plan.profile.parameters.rounds
+    guard (0...rounds).contains(round) else { throw CLIError.roundOutOfRange(round, max: rounds) }
+    let stages = ["train", "evaluate", "score", "acquire"]
+      .map { ExperimentPlan.stageID(cell, round: round, $0) }
+      .filter { plan.graph[$0] != nil }
+    let report = try workspace.runner.replay(plan.graph, stages: stages)
+    var identical = true
+    for stage in report.stages {
+      for artifact in stage.artifacts {
+        if artifact.isIdentical {
+          print("\(stage.id) \(artifact.name): identical (sha256 \(artifact.cachedSHA256.prefix(16)))")
+        } else {
+          print(
+            "\(stage.id) \(artifact.name): DIFFERS: cached sha256 \(artifact.cachedSHA256.prefix(16)), "
+              + "replayed \(artifact.replayedSHA256.prefix(16)); differing datasets: "
+              + artifact.differingDatasets.joined(separator: ", "))
+        }
+        identical = identical && artifact.isIdentical
+      }
+    }
+    if identical {
+      print("verified: round \(round) of \(cell) reproduces bit for bit")
+    } else {
+      throw CLIError.replayFailed(
+        "replay of round \(round) of \(cell) differs from the cache (see above)")
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// `pipeline report TARGET`: render whatever is cached, without computing anything.
+struct Report: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Render a target's report from the cache without computing (partial if unfinished).")
+
+  @Argument(help: "The target (see `pipeline list`).")
+  var target: String
+
+  @OptionGroup var profile: ProfileOptions
+  @OptionGroup var data: DataOptions
+
+  func run() throws {
+    let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
+    let results = try workspace.results()
+    let files = try workspace.renderReport(results: results)
+    if !results.isComplete && !data.quiet {
+      let done = results.progress.map(\.roundsDone).reduce(0, +)
+      let total = results.progress.map(\.roundsTotal).reduce(0, +)
+      printError("partial report: \(done) of \(total) rounds evaluated")
+    }
+    for file in files where file.pathExtension == "md" || file.pathExtension == "html" {
+      print(file.path)
+    }
+  }
+}

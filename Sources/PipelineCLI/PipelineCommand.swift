@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// The `pipeline` command: reproduce, inspect and verify the experiments of Gal, Islam &
+/// Ghahramani (2017) as a content-hashed, resumable pipeline.
+@main
+struct PipelineCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "pipeline",
+    abstract: "Deep Bayesian Active Learning (Gal et al. 2017) as a reproducible pipeline.",
+    discussion: """
+      Every result is the output of declared stages cached under content-hashed keys in
+      <data-dir>/cache. An interrupted run resumes where it stopped: rerun the same command.
+      Targets are the literate documents in Pipelines/ (see `pipeline list`).
+      """,
+    version: ToolInfo.version,
+    subcommands: [
+      Reproduce.self, Status.self, Report.self, Replay.self, List.self, Fetch.self, Predict.self,
+      Bench.self, GarbageCollect.self,
+    ])
+}

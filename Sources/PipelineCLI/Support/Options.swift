@@ -1,0 +1,55 @@
+import ArgumentParser
+import Experiments
+import Foundation
+
+/// The options every subcommand that reads or writes data accepts, with the same names.
+struct DataOptions: ParsableArguments {
+  @Option(help: "Where downloads, the stage cache and run records live.")
+  var dataDir: String = "./Data"
+
+  @Option(help: "Where rendered reports are written.")
+  var reportsDir: String = "./Reports"
+
+  @Option(
+    help: ArgumentHelp(
+      "A local directory holding the four MNIST files (gzipped or not) instead of the network.",
+      discussion: "Defaults to $DBAL_MNIST_MIRROR when set."))
+  var mnistMirror: String?
+
+  @Option(help: ArgumentHelp("Where the target documents live.", visibility: .hidden))
+  var pipelinesDir: String = "./Pipelines"
+
+  @Flag(help: "Print only results and errors: no progress.")
+  var quiet = false
+
+  var dataDirectory: URL { URL(fileURLWithPath: dataDir).standardizedFileURL }
+  var reportsDirectory: URL { URL(fileURLWithPath: reportsDir).standardizedFileURL }
+  var cacheDirectory: URL { dataDirectory.appendingPathComponent("cache") }
+  var catalog: TargetCatalog {
+    TargetCatalog(directory: URL(fileURLWithPath: pipelinesDir).standardizedFileURL)
+  }
+
+  /// The mirror directory from the flag, else the environment, else nil (network).
+  var resolvedMirror: String? {
+    if let mnistMirror { return mnistMirror }
+    let env = ProcessInfo.processInfo.environment["DBAL_MNIST_MIRROR"] ?? ""
+    return env.isEmpty ? nil : env
+  }
+}
+
+/// Which profile to run and which of its values to override.
+struct ProfileOptions: ParsableArguments {
+  @Option(help: "The protocol profile: paper (default), quick or smoke.")
+  var profile: String = "paper"
+
+  @Option(
+    name: .customLong("set"),
+    help: ArgumentHelp(
+      "Override one profile value, e.g. --set rounds=30 (repeatable; enters the cache keys).",
+      valueName: "key=value"))
+  var overrides: [String] = []
+
+  func resolve() throws -> (Profile, [ProfileOverride]) {
+    (try Profile.named(profile), try overrides.map { try ProfileOverride(parsing: $0) })
+  }
+}

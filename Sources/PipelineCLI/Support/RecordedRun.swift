@@ -1,0 +1,97 @@
+import Foundation
+import HDF5Store
+import NeuralEngine
+import Reports
+
+/// What a `reproduce` run records about itself for the report's provenance section, so that
+/// re-rendering from the same cache gives byte-identical reports.
+struct RecordedRun: Codable {
+  var command: String
+  var gitCommit: String?
+  var gitDirty: Bool
+  var wallSeconds: Double
+  var cpuModel: String
+  var cores: Int
+  var memoryBytes: UInt64
+  var operatingSystem: String
+  var swiftVersion: String
+  var hdf5Version: String
+  var oneDNNVersion: String
+  var oneDNNISA: String
+  /// Rounds (per cell id) whose evaluation this run executed rather than reused.
+  var executedRounds: [String: [Int]]
+  /// SHA-256 of the source MNIST files.
+  var sources: [String: String]
+
+  var system: SystemInfo {
+    SystemInfo(cpuModel: cpuModel, cores: cores, memoryBytes: memoryBytes, operatingSystem: operatingSystem)
+  }
+  var software: SoftwareVersions {
+    SoftwareVersions(swift: swiftVersion, hdf5: hdf5Version, oneDNN: oneDNNVersion, oneDNNISA: oneDNNISA)
+  }
+  var sourceDigests: [(name: String, sha256: String)] {
+    sources.sorted { $0.key < $1.key }.map { (name: $0.key, sha256: $0.value) }
+  }
+
+  static func url(_ dataDirectory: URL, _ name: String) -> URL {
+    dataDirectory.appendingPathComponent("runs/\(name).provenance.json")
+  }
+
+  static func load(_ dataDirectory: URL, _ name: String) -> RecordedRun? {
+    guard let data = try? Data(contentsOf: url(dataDirectory, name)) else { return nil }
+    return try? JSONDecoder().decode(RecordedRun.self, from: data)
+  }
+
+  /// Writes atomically (temporary file, then rename).
+  func save(_ dataDirectory: URL, _ name: String) throws {
+    let target = Self.url(dataDirectory, name)
+    try FileManager.default.createDirectory(
+      at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(self).write(to: target, options: .atomic)
+  }
+}
+
+/// The tool's own identity and the versions of what it runs on.
+enum ToolInfo {
+  /// The tool version recorded in manifests.
+  static let version = "0.1.0"
+
+  static func softwareVersions() -> SoftwareVersions {
+    SoftwareVersions(
+      swift: swiftVersion, hdf5: HDF5Library.version, oneDNN: ComputeEngine.oneDNNVersion,
+      oneDNNISA: (try? ComputeEngine().convolutionImplementation()) ?? "unknown")
+  }
+
+  /// The compiler that built this binary.
+  static var swiftVersion: String {
+    #if compiler(>=6.3)
+      "6.3 or later"
+    #elseif compiler(>=6.2)
+      "6.2"
+    #else
+      "6.1"
+    #endif
+  }
+
+  /// The git commit of the working directory and whether the tree has local changes.
+  static func gitState() -> (commit: String?, dirty: Bool) {
+    func git(_ arguments: [String]) -> String? {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["git"] + arguments
+      let pipe = Pipe()
+      process.standardOutput = pipe
+      process.standardError = FileHandle.nullDevice
+      guard (try? process.run()) != nil else { return nil }
+      let data = pipe.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      guard process.terminationStatus == 0 else { return nil }
+      return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    guard let commit = git(["rev-parse", "HEAD"]) else { return (nil, false) }
+    let status = git(["status", "--porcelain", "--untracked-files=no"]) ?? ""
+    return (commit, !status.isEmpty)
+  }
+}

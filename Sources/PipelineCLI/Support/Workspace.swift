@@ -1,0 +1,155 @@
+import Experiments
+import Foundation
+import Notebook
+import PipelineCore
+import Reports
+
+/// Everything one command needs to work on a target: the document, the resolved plan, the
+/// store and a runner wired to the console.
+struct Workspace {
+  let options: DataOptions
+  let document: NotebookDocument
+  let plan: ExperimentPlan
+  let runner: PipelineRunner
+  let console: ConsoleObserver
+
+  /// The run-record name: target and profile (the roots of `pipeline gc`).
+  var recordName: String { "\(plan.target).\(plan.profile.name)" }
+
+  init(
+    target: String, options: DataOptions, profile: ProfileOptions, jobs: Int = 1,
+    progress: Bool = true
+  ) throws {
+    self.options = options
+    document = try options.catalog.document(target)
+    let (base, overrides) = try profile.resolve()
+    plan = try ExperimentPlan(
+      document: document, profile: base, overrides: overrides, resources: ExperimentResources())
+    console = ConsoleObserver(quiet: options.quiet, showProgress: progress, plan: plan)
+    runner = try Self.runner(options: options, jobs: jobs, observer: console)
+  }
+
+  /// A runner over the data directory's cache.
+  static func runner(options: DataOptions, jobs: Int, observer: any PipelineObserver) throws
+    -> PipelineRunner
+  {
+    try checkWritable(options.dataDirectory)
+    var settings = ["data-dir": options.dataDirectory.path]
+    if let mirror = options.resolvedMirror { settings["mnist-mirror"] = mirror }
+    return PipelineRunner(
+      store: try ArtifactStore(root: options.cacheDirectory), jobs: jobs,
+      toolVersion: ToolInfo.version, settings: settings, observer: observer)
+  }
+
+  /// Fails early, with the fix, when the data directory cannot be written.
+  static func checkWritable(_ directory: URL) throws {
+    let manager = FileManager.default
+    do {
+      try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CLIError.dataDirectory(directory.path, "cannot be created (\(error.localizedDescription))")
+    }
+    guard manager.isWritableFile(atPath: directory.path) else {
+      throw CLIError.dataDirectory(directory.path, "is not writable")
+    }
+  }
+
+  // MARK: - Results and reports
+
+  /// The results committed so far, read through verified artifacts.
+  func results() throws -> ExperimentResults {
+    let statuses = try runner.status(plan.graph)
+    return try ExperimentResults(plan: plan) { id, artifact in
+      guard case .cached(let key)? = statuses[id] else { return nil }
+      return try runner.store.verifiedArtifactURL(key: key, name: artifact, observer: console)
+    }
+  }
+
+  /// Renders the report from the cache and the recorded provenance; returns the written files.
+  @discardableResult
+  func renderReport(results: ExperimentResults) throws -> [URL] {
+    let recorded = RecordedRun.load(options.dataDirectory, recordName)
+    let inputs = ReportInputs(
+      figures: Dictionary(
+        uniqueKeysWithValues: document.figures.map { ($0.id, results.figure($0)) }),
+      tables: Dictionary(uniqueKeysWithValues: document.tables.map { ($0.id, results.table($0)) }),
+      values: results.values,
+      provenance: try provenance(results: results, recorded: recorded),
+      completeness: results.isComplete ? .complete : .partial(results.progress))
+    let report = try ReportRenderer.render(document: document, inputs: inputs)
+    return try report.write(to: options.reportsDirectory)
+  }
+
+  func provenance(results: ExperimentResults, recorded: RecordedRun?) throws -> Provenance {
+    let p = plan.profile.parameters
+    let parameters = ProfileOverride.specs.map {
+      NamedValue(name: $0.key, value: $0.value(in: p))
+    }
+    let statuses = try runner.status(plan.graph)
+    var inputs: [InputDigest] = []
+    if case .cached(let key)? = statuses[ExperimentPlan.downloadID],
+      let manifest = runner.store.manifest(forKey: key)
+    {
+      inputs = manifest.outputs.sorted { $0.key < $1.key }.map {
+        InputDigest(name: "MNIST \($0.key) (logical SHA-256)", sha256: $0.value.sha256)
+      }
+    }
+    inputs += (recorded?.sourceDigests ?? []).map { InputDigest(name: $0.name, sha256: $0.sha256) }
+    let cells = plan.cells.map { cell in
+      var cached = 0
+      var executed = 0
+      var seconds = 0.0
+      for round in 0...p.rounds {
+        let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
+        guard case .cached(let key)? = statuses[id] else { continue }
+        if recorded?.executedRounds[cell.description]?.contains(round) == true {
+          executed += 1
+        } else {
+          cached += 1
+        }
+        for kind in ["train", "evaluate", "score", "acquire"] {
+          let stage = ExperimentPlan.stageID(cell, round: round, kind)
+          if case .cached(let key)? = statuses[stage], let m = runner.store.manifest(forKey: key) {
+            seconds += m.durationSeconds
+          }
+        }
+        _ = key
+      }
+      return CellExecution(
+        cell: cell.description, roundsCached: cached, roundsExecuted: executed,
+        computeSeconds: seconds)
+    }
+    let system = recorded?.system ?? SystemInfo.current()
+    return Provenance(
+      command: recorded?.command ?? "(no run recorded; rendered from the cache)",
+      gitCommit: recorded?.gitCommit, gitDirty: recorded?.gitDirty ?? false,
+      profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
+      profileNotice: plan.profile.notice,
+      parameters: parameters, parametersDigest: ParameterDigest.of(p),
+      rootSeed: UInt64(p.seed), inputs: inputs, cells: cells,
+      software: recorded?.software ?? ToolInfo.softwareVersions(),
+      system: system, wallSeconds: recorded?.wallSeconds ?? 0)
+  }
+}
+
+/// Errors of the command-line layer, each with its fix.
+enum CLIError: Error, CustomStringConvertible {
+  case dataDirectory(String, String)
+  case unknownCell(String, known: [String])
+  case roundOutOfRange(Int, max: Int)
+  case replayFailed(String)
+  case invalidArgument(String)
+
+  var description: String {
+    switch self {
+    case .dataDirectory(let path, let problem):
+      "data directory \(path) \(problem); pass --data-dir DIR with a writable directory"
+    case .unknownCell(let cell, let known):
+      "unknown cell \"\(cell)\"; cells of this target: \(known.joined(separator: ", "))"
+    case .roundOutOfRange(let round, let max):
+      "round \(round) is out of range; rounds are 0...\(max)"
+    case .replayFailed(let message): message
+    case .invalidArgument(let message): message
+    }
+  }
+}
