@@ -21,6 +21,10 @@ public struct ExperimentPlan: Sendable {
   public let profile: Profile
   /// The cells, sorted.
   public let cells: [Cell]
+  /// The acquisition functions, in the document's order (panels and rows follow it).
+  public let acquisitions: [AcquisitionFunction]
+  /// The model kinds, in the document's order.
+  public let models: [ModelKind]
   /// The stage graph.
   public let graph: PipelineGraph
 
@@ -73,6 +77,14 @@ public struct ExperimentPlan: Sendable {
     self.target = target
     self.profile = profile
     self.cells = cells.sorted()
+    var acquisitions: [AcquisitionFunction] = []
+    var models: [ModelKind] = []
+    for cell in cells {
+      if !acquisitions.contains(cell.acquisition) { acquisitions.append(cell.acquisition) }
+      if !models.contains(cell.model) { models.append(cell.model) }
+    }
+    self.acquisitions = acquisitions
+    self.models = models
     var graph = PipelineGraph()
     try Self.addData(to: &graph)
     for repetition in Set(cells.map(\.repetition)).sorted() {

@@ -53,17 +53,8 @@ public struct ExperimentResults: Sendable {
     }
   }
 
-  var acquisitions: [AcquisitionFunction] {
-    var seen: [AcquisitionFunction] = []
-    for cell in plan.cells where !seen.contains(cell.acquisition) { seen.append(cell.acquisition) }
-    return seen
-  }
-
-  var models: [ModelKind] {
-    var seen: [ModelKind] = []
-    for cell in plan.cells where !seen.contains(cell.model) { seen.append(cell.model) }
-    return seen
-  }
+  var acquisitions: [AcquisitionFunction] { plan.acquisitions }
+  var models: [ModelKind] { plan.models }
 
   func runs(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> [CurveRun] {
     plan.cells.filter { $0.acquisition == acquisition && $0.model == model }

@@ -5,15 +5,65 @@ import NeuralEngine
 /// `pipeline bench`: the engine's speed on the paper's workloads.
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measure training, MC-dropout scoring (fast and naive), evaluation and GEMM peak.")
+    abstract: "Measure training, MC-dropout scoring (fast and naive), evaluation and GEMM peak.",
+    discussion: """
+      Workloads (random data of MNIST shape, batch 128, all cores): train_1000 and train_20
+      (50 epochs on 1000 / 20 images), score_mc_fast and score_mc_naive (a 2000-image pool, T
+      passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images),
+      gemm_reference (a large square sgemm through oneDNN: the machine's practical peak).
+      Compare with ../shared/bench/torch_reference.py run in the same sitting.
+      """)
 
-  @Flag(help: "Print one JSON object.")
+  @Flag(help: "Print one JSON object keyed by workload.")
   var json = false
 
   @Option(help: "MC-dropout passes T for the scoring workloads.")
   var mcSamples: Int = 100
 
+  @Option(help: "Run only these workloads (comma-separated names).")
+  var only: String?
+
+  func validate() throws {
+    guard mcSamples >= 1 else { throw ValidationError("--mc-samples must be at least 1") }
+  }
+
   func run() throws {
-    throw CLIError.invalidArgument("bench: not wired yet")
+    let workloads = only.map { Set($0.split(separator: ",").map(String.init)) }
+    let results = try EngineBenchmark.run(mcSamples: mcSamples, workloads: workloads)
+    if json {
+      var object: [String: [String: Double]] = [:]
+      for result in results {
+        object[result.name] = [
+          "seconds": result.seconds, "items_per_second": result.itemsPerSecond,
+          "gflops": result.gflops,
+        ]
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try encoder.encode(object), as: UTF8.self))
+      return
+    }
+    let isa = (try? ComputeEngine().convolutionImplementation()) ?? "unknown"
+    print("oneDNN \(ComputeEngine.oneDNNVersion), convolution: \(isa), T = \(mcSamples)")
+    print(
+      "workload".padding(toLength: 16, withPad: " ", startingAt: 0)
+        + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10))
+    for result in results {
+      print(
+        result.name.padding(toLength: 16, withPad: " ", startingAt: 0)
+          + String(format: "%.3f", result.seconds).leftPadded(10)
+          + String(format: "%.0f", result.itemsPerSecond).leftPadded(14)
+          + String(format: "%.1f", result.gflops).leftPadded(10) + "  \(result.itemUnit)")
+    }
+    let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) })
+    if let fast = byName["score_mc_fast"], let naive = byName["score_mc_naive"] {
+      print(String(format: "fast MC scoring is %.1fx faster than naive", naive.seconds / fast.seconds))
+    }
+  }
+}
+
+extension String {
+  func leftPadded(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }
