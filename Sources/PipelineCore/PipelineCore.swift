@@ -1,1 +1,0 @@
-// Placeholder: the PipelineCore module is being written.

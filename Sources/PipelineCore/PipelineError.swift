@@ -1,0 +1,86 @@
+/// Everything that can go wrong in the pipeline engine, with enough context to act on.
+public enum PipelineError: Error, CustomStringConvertible {
+  /// Two nodes in a graph share an id.
+  case duplicateStage(StageID)
+  /// An input refers to a stage that is not in the graph.
+  case unknownUpstream(stage: StageID, input: String, upstream: StageID)
+  /// An input refers to an artifact that its upstream stage does not declare.
+  case unknownArtifact(
+    stage: StageID,
+    input: String,
+    upstream: StageID,
+    artifact: String,
+    available: [String]
+  )
+  /// A stage declares an output name that cannot be used as a file name, or declares it twice.
+  case invalidArtifactName(stage: StageID, name: String)
+  /// The graph has a dependency cycle through the listed stages.
+  case cycle([StageID])
+  /// An operation named a stage that is not in the graph.
+  case unknownStage(StageID)
+  /// A stage asked for an input name its node does not declare.
+  case unknownInput(stage: StageID, name: String, declared: [String])
+  /// A stage's parameters could not be encoded canonically.
+  case invalidParameters(kind: String, reason: String)
+  /// An external input file could not be read for hashing.
+  case inputFileUnreadable(stage: StageID, input: String, path: String, reason: String)
+  /// A stage returned without writing one of its declared outputs.
+  case missingOutput(stage: StageID, artifact: String, path: String)
+  /// A stage threw an error; nothing of that stage was committed.
+  case stageFailed(StageID, underlying: any Error)
+  /// The run was cancelled; committed stages stay committed, the listed ones were interrupted.
+  case cancelled(interrupted: [StageID])
+  /// The operation needs the committed result of a stage that has not run yet.
+  case notCached(StageID)
+  /// A cached artifact failed verification; it has been quarantined.
+  case corruptArtifact(path: String, reason: String)
+  /// A file-system operation failed.
+  case fileSystem(operation: String, path: String, reason: String)
+
+  /// A description that says what happened and how to fix it.
+  public var description: String {
+    switch self {
+    case .duplicateStage(let id):
+      "two stages have the id \"\(id)\"; give each node a unique id"
+    case .unknownUpstream(let stage, let input, let upstream):
+      "input \"\(input)\" of stage \(stage) refers to stage \(upstream), which is not in the "
+        + "graph; add that node or fix the input"
+    case .unknownArtifact(let stage, let input, let upstream, let artifact, let available):
+      "input \"\(input)\" of stage \(stage) asks for artifact \"\(artifact)\" of \(upstream), "
+        + "which only declares \(available); use one of those names"
+    case .invalidArtifactName(let stage, let name):
+      "stage \(stage) declares the output \"\(name)\" more than once or with characters not "
+        + "allowed in a file name; use unique names of letters, digits, '-', '_' and '.'"
+    case .cycle(let ids):
+      "the graph has a dependency cycle: \(ids.map(\.rawValue).joined(separator: " -> ")); "
+        + "remove one of these inputs"
+    case .unknownStage(let id):
+      "no stage \"\(id)\" in the pipeline graph; check the id (see `pipeline status`)"
+    case .unknownInput(let stage, let name, let declared):
+      "stage \(stage) asked for input \"\(name)\", but its node declares only \(declared); "
+        + "declare the input on the node"
+    case .invalidParameters(let kind, let reason):
+      "the parameters of stage kind \"\(kind)\" cannot be encoded canonically: \(reason)"
+    case .inputFileUnreadable(let stage, let input, let path, let reason):
+      "cannot read input \"\(input)\" of stage \(stage) at \(path): \(reason); "
+        + "check that the file exists and is readable"
+    case .missingOutput(let stage, let artifact, let path):
+      "stage \(stage) returned without writing its declared output \"\(artifact)\" "
+        + "(expected at \(path)); this is a bug in the stage"
+    case .stageFailed(let id, let underlying):
+      "stage \(id) failed: \(underlying)"
+    case .cancelled(let interrupted):
+      interrupted.isEmpty
+        ? "the run was cancelled; committed stages are kept and will be reused on the next run"
+        : "the run was cancelled while \(interrupted.map(\.rawValue).joined(separator: ", ")) "
+          + "ran; committed stages are kept and will be reused on the next run"
+    case .notCached(let id):
+      "stage \(id) has no committed result yet; run the pipeline first (`pipeline run`)"
+    case .corruptArtifact(let path, let reason):
+      "the cached artifact \(path) is corrupt (\(reason)); it was moved to quarantine, "
+        + "run the pipeline again to recompute it"
+    case .fileSystem(let operation, let path, let reason):
+      "\(operation) failed for \(path): \(reason); check permissions and free disk space"
+    }
+  }
+}

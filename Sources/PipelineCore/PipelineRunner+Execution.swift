@@ -1,0 +1,395 @@
+import Foundation
+
+extension PipelineRunner {
+  // MARK: - Running
+
+  /// Runs every stage of `graph` that has no committed result, reusing the others, and writes
+  /// the run record `<runs directory>/<recordAs>.json`.
+  ///
+  /// Up to ``jobs`` stages execute at once, each as soon as all its inputs are committed. Stale
+  /// temporary directories of dead processes are removed first. A corrupt cached entry is
+  /// quarantined (one warning) and recomputed in the same run, together with what depends on it.
+  ///
+  /// - Throws: ``PipelineError/stageFailed(_:underlying:)`` naming the first stage that failed
+  ///   (no new stage starts after a failure; running ones finish and commit), or
+  ///   ``PipelineError/cancelled(interrupted:)`` after ``cancel()``. Committed results stay
+  ///   committed either way, and the run record lists them.
+  @discardableResult
+  public func run(_ graph: PipelineGraph, recordAs recordName: String) throws -> RunSummary {
+    let order = try graph.topologicalOrder()
+    store.removeStaleTemporaryDirectories(observer: observer)
+    let schedule = Schedule(graph: graph, order: order)
+    let fileDigests = FileDigestCache()
+    let workers = DispatchGroup()
+    for _ in 0..<max(1, min(jobs, order.count)) {
+      workers.enter()
+      let thread = Thread { [self] in
+        work(on: schedule, fileDigests: fileDigests)
+        workers.leave()
+      }
+      thread.stackSize = 16 << 20  // stages may recurse (model code); the default is small
+      thread.start()
+    }
+    workers.wait()
+
+    let completed = schedule.completed
+    let isComplete = completed.count == order.count
+    try writeRecord(named: recordName, completed: completed, isComplete: isComplete)
+    if !isComplete {
+      if let failure = schedule.failure { throw failure }
+      throw PipelineError.cancelled(interrupted: schedule.interrupted.sorted())
+    }
+    return RunSummary(stages: order.map { completed[$0]!.outcome })
+  }
+
+  /// One worker thread: takes ready stages until the graph is done, failed or cancelled.
+  private func work(on schedule: Schedule, fileDigests: FileDigestCache) {
+    while let (node, upstreams) = schedule.nextStage(isCancelled: { cancellation.isCancelled }) {
+      let result = execute(node, upstreams: upstreams, fileDigests: fileDigests)
+      schedule.finish(node.id, with: result)
+    }
+  }
+
+  /// Satisfies one stage: reuse its committed result or compute and commit it.
+  private func execute(
+    _ node: StageNode,
+    upstreams: [StageID: CompletedStage],
+    fileDigests: FileDigestCache
+  ) -> StageResult {
+    do {
+      let material = try keyMaterial(
+        of: node,
+        upstreamOutputs: upstreams.mapValues(\.outcome.outputs),
+        fileDigests: fileDigests
+      )
+      let key = material.key
+      if case .committed(let manifest) = store.inspectEntry(key: key, outputs: node.stage.outputs) {
+        return reuse(node.id, manifest: manifest, material: material)
+      }
+
+      // Verify the inputs before locking: a corrupt upstream must be recomputed first.
+      var inputURLs: [String: URL] = [:]
+      for (name, input) in node.inputs {
+        switch input {
+        case .file(let url):
+          inputURLs[name] = url
+        case .artifact(let upstream, let artifact):
+          do {
+            inputURLs[name] = try store.verifiedArtifactURL(
+              key: upstreams[upstream]!.outcome.key,
+              name: artifact,
+              observer: observer
+            )
+          } catch PipelineError.corruptArtifact {
+            return .upstreamCorrupt(upstream)
+          }
+        }
+      }
+
+      let lock = try KeyLock.acquire(
+        store.lockURL(key: key),
+        onWait: { observer.pipeline(.waiting(node.id)) },
+        isCancelled: { cancellation.isCancelled }
+      )
+      defer { withExtendedLifetime(lock) {} }  // held until the commit is complete
+      switch store.inspectEntry(key: key, outputs: node.stage.outputs) {
+      case .committed(let manifest):  // another process committed it while we waited
+        return reuse(node.id, manifest: manifest, material: material)
+      case .invalid(let reason):
+        store.quarantine(key: key, reason: reason, observer: observer)
+      case .absent:
+        break
+      }
+      return try compute(node, material: material, inputURLs: inputURLs)
+    } catch is CancellationError {
+      return .cancelled
+    } catch let error as PipelineError {
+      return .failed(error)
+    } catch {
+      return .failed(.stageFailed(node.id, underlying: error))
+    }
+  }
+
+  private func reuse(
+    _ id: StageID,
+    manifest: StageManifest,
+    material: KeyMaterial
+  ) -> StageResult {
+    observer.pipeline(.stageCached(id, key: manifest.key))
+    let outcome = StageOutcome(
+      id: id,
+      key: manifest.key,
+      wasCached: true,
+      durationSeconds: 0,
+      outputs: manifest.outputs
+    )
+    return .completed(CompletedStage(outcome: outcome, material: material))
+  }
+
+  /// Runs the stage into a temporary directory and commits its outputs; the caller holds the
+  /// key's lock.
+  private func compute(
+    _ node: StageNode,
+    material: KeyMaterial,
+    inputURLs: [String: URL]
+  ) throws -> StageResult {
+    let key = material.key
+    let temporary = try store.makeTemporaryDirectory(key: key)
+    defer { try? FileManager.default.removeItem(at: temporary) }
+    let context = StageContext(
+      id: node.id,
+      seed: node.seed,
+      settings: settings,
+      inputs: inputURLs,
+      outputDirectory: temporary,
+      declaredOutputs: node.stage.outputs,
+      cancellation: cancellation,
+      observer: observer
+    )
+
+    observer.pipeline(.stageStarted(node.id, key: key))
+    let startedAt = Date()
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      try node.stage.run(context)
+    } catch is CancellationError {
+      return .cancelled
+    } catch {
+      let failure = PipelineError.stageFailed(node.id, underlying: error)
+      observer.pipeline(.stageFailed(node.id, message: "\(error)"))
+      return .failed(failure)
+    }
+    let elapsed = clock.now - start
+    let seconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+
+    for artifact in node.stage.outputs {
+      let url = context.outputURL(artifact)
+      guard FileManager.default.fileExists(atPath: url.path) else {
+        throw PipelineError.missingOutput(stage: node.id, artifact: artifact, path: url.path)
+      }
+    }
+    let manifest: StageManifest
+    do {
+      manifest = try store.commit(temporary, key: key, outputs: node.stage.outputs) { records in
+        StageManifest(
+          key: key,
+          material: material,
+          outputs: records,
+          stageID: node.id,
+          startedAt: startedAt,
+          durationSeconds: seconds,
+          host: SystemCalls.hostName,
+          toolVersion: toolVersion,
+          processID: SystemCalls.processID
+        )
+      }
+    } catch PipelineError.corruptArtifact(_, let reason) {
+      // The stage wrote something that is not a readable HDF5 file.
+      throw PipelineError.stageFailed(
+        node.id,
+        underlying: PipelineError.corruptArtifact(path: temporary.path, reason: reason)
+      )
+    }
+    observer.pipeline(.stageFinished(node.id, key: key, seconds: seconds))
+    let outcome = StageOutcome(
+      id: node.id,
+      key: key,
+      wasCached: false,
+      durationSeconds: seconds,
+      outputs: manifest.outputs
+    )
+    return .completed(CompletedStage(outcome: outcome, material: material))
+  }
+
+  // MARK: - Run records
+
+  /// Writes the run record; an incomplete run is merged into the previous record of that name,
+  /// so stopping early never drops what the last complete run referenced.
+  private func writeRecord(
+    named name: String,
+    completed: [StageID: CompletedStage],
+    isComplete: Bool
+  ) throws {
+    do {
+      try FileManager.default.createDirectory(
+        at: runsDirectory,
+        withIntermediateDirectories: true
+      )
+    } catch {
+      throw PipelineError.fileSystem(
+        operation: "create directory",
+        path: runsDirectory.path,
+        reason: error.localizedDescription
+      )
+    }
+    let url = runsDirectory.appendingPathComponent("\(name).json")
+    var stages: [StageID: RunRecord.Entry] = [:]
+    if !isComplete, let data = try? Data(contentsOf: url),
+      let previous = try? PipelineJSON.decoder().decode(RunRecord.self, from: data)
+    {
+      stages = previous.stages
+    }
+    for (id, stage) in completed {
+      stages[id] = RunRecord.Entry(
+        key: stage.outcome.key,
+        material: stage.material,
+        outputs: stage.outcome.outputs
+      )
+    }
+    let record = RunRecord(
+      name: name,
+      toolVersion: toolVersion,
+      finishedAt: Date(),
+      isComplete: isComplete,
+      stages: stages
+    )
+    try PipelineJSON.writeAtomically(record, to: url)
+  }
+}
+
+// MARK: - Scheduling
+
+/// A stage that has a committed result in this run.
+struct CompletedStage: Sendable {
+  var outcome: StageOutcome
+  var material: KeyMaterial
+}
+
+/// How one attempt at a stage ended.
+enum StageResult: Sendable {
+  case completed(CompletedStage)
+  /// An upstream artifact failed verification and was quarantined.
+  case upstreamCorrupt(StageID)
+  case failed(PipelineError)
+  case cancelled
+}
+
+/// The shared state of one run's worker threads.
+///
+/// Every stored property is guarded by `condition`; that is what makes the class safe to share.
+final class Schedule: @unchecked Sendable {
+  private enum State {
+    case pending
+    case running
+    case completed(CompletedStage)
+  }
+
+  /// How often one upstream may be found corrupt in a run before the run gives up.
+  private static let corruptionRetryLimit = 2
+
+  private let condition = NSCondition()
+  private let graph: PipelineGraph
+  private let order: [StageID]
+  private var states: [StageID: State]
+  private var staleWhenFinished: Set<StageID> = []
+  private var corruptionCounts: [StageID: Int] = [:]
+  private var firstFailure: PipelineError?
+  private var interruptedStages: Set<StageID> = []
+
+  init(graph: PipelineGraph, order: [StageID]) {
+    self.graph = graph
+    self.order = order
+    self.states = Dictionary(uniqueKeysWithValues: order.map { ($0, State.pending) })
+  }
+
+  /// The first failure, if any stage failed.
+  var failure: PipelineError? { condition.withLock { firstFailure } }
+
+  /// The stages that were running when the run was cancelled.
+  var interrupted: Set<StageID> { condition.withLock { interruptedStages } }
+
+  /// The stages with a committed result.
+  var completed: [StageID: CompletedStage] {
+    condition.withLock {
+      states.compactMapValues { state in
+        if case .completed(let stage) = state { return stage }
+        return nil
+      }
+    }
+  }
+
+  /// Blocks until a stage is ready and claims it, with its upstreams' results; nil once the
+  /// graph is done, has failed or is cancelled.
+  func nextStage(
+    isCancelled: () -> Bool
+  ) -> (StageNode, [StageID: CompletedStage])? {
+    condition.lock()
+    defer { condition.unlock() }
+    while true {
+      if firstFailure != nil || isCancelled() { return nil }
+      var anyRunning = false
+      var allCompleted = true
+      for id in order {
+        switch states[id]! {
+        case .running:
+          anyRunning = true
+          allCompleted = false
+        case .completed:
+          continue
+        case .pending:
+          allCompleted = false
+          let node = graph[id]!
+          var upstreams: [StageID: CompletedStage] = [:]
+          for upstream in node.upstreamIDs {
+            guard case .completed(let stage) = states[upstream]! else { break }
+            upstreams[upstream] = stage
+          }
+          if upstreams.count == node.upstreamIDs.count {
+            states[id] = .running
+            return (node, upstreams)
+          }
+        }
+      }
+      if allCompleted || !anyRunning { return nil }
+      // Wake up now and then to notice cancellation, which does not signal the condition.
+      _ = condition.wait(until: Date(timeIntervalSinceNow: 0.05))
+    }
+  }
+
+  /// Records how a claimed stage ended and wakes the waiting workers.
+  func finish(_ id: StageID, with result: StageResult) {
+    condition.lock()
+    defer {
+      condition.broadcast()
+      condition.unlock()
+    }
+    switch result {
+    case .completed(let stage):
+      if staleWhenFinished.remove(id) != nil {
+        states[id] = .pending  // an upstream was recomputed meanwhile; resolve the key again
+      } else {
+        states[id] = .completed(stage)
+      }
+    case .upstreamCorrupt(let upstream):
+      states[id] = .pending
+      corruptionCounts[upstream, default: 0] += 1
+      guard corruptionCounts[upstream]! <= Self.corruptionRetryLimit else {
+        firstFailure =
+          firstFailure
+          ?? .stageFailed(
+            upstream,
+            underlying: PipelineError.corruptArtifact(
+              path: upstream.rawValue,
+              reason: "its recomputed output failed verification again"
+            )
+          )
+        return
+      }
+      for stale in [upstream] + graph.descendants(of: upstream) {
+        if case .running = states[stale]! {
+          staleWhenFinished.insert(stale)
+        } else {
+          states[stale] = .pending
+        }
+      }
+    case .failed(let error):
+      states[id] = .pending
+      firstFailure = firstFailure ?? error
+    case .cancelled:
+      states[id] = .pending
+      interruptedStages.insert(id)
+    }
+  }
+}
