@@ -16,11 +16,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
 
   /// Creates a generator from a single 64-bit seed (expanded with SplitMix64).
   public init(seed: UInt64) {
+    // No array here: dropout draws one generator per mask row, so this runs millions of times.
     var splitmix = seed
-    var words: [UInt64] = []
-    for _ in 0..<4 { words.append(Self.splitMix64(&splitmix)) }
-    if words.allSatisfy({ $0 == 0 }) { words[0] = 0x9E37_79B9_7F4A_7C15 }
-    (s0, s1, s2, s3) = (words[0], words[1], words[2], words[3])
+    s0 = Self.splitMix64(&splitmix)
+    s1 = Self.splitMix64(&splitmix)
+    s2 = Self.splitMix64(&splitmix)
+    s3 = Self.splitMix64(&splitmix)
+    if s0 | s1 | s2 | s3 == 0 { s0 = 0x9E37_79B9_7F4A_7C15 }
   }
 
   /// Creates the generator for one purpose inside a run: the root seed mixed with each
@@ -87,7 +89,9 @@ public enum SeedComponent: Sendable, Hashable, ExpressibleByIntegerLiteral,
   case index(Int)
   case name(String)
 
+  /// An integer component, e.g. a repetition or round number.
   public init(integerLiteral value: Int) { self = .index(value) }
+  /// A named component, e.g. `"dropout"`.
   public init(stringLiteral value: String) { self = .name(value) }
 
   var bits: UInt64 {

@@ -1,0 +1,165 @@
+import HDF5Store
+
+// MARK: - Layout
+//
+// A checkpoint is one HDF5 file:
+//
+//   /conv1.weight … /fc2.bias     the 8 parameters, float32, PyTorch names and shapes, so
+//                                 `model.load_state_dict({k: torch.tensor(f[k][()]) for k in f
+//                                 if '.' in k})` loads them in h5py + PyTorch
+//   /adam/step                    int64 scalar
+//   /adam/m/<name>, /adam/v/<name> float32, the parameter's shape
+//   /generator/state              int64 [4], xoshiro256** words as bit patterns
+//   /training/epoch               int64 scalar, finished epochs
+//
+// Readers validate presence, element type and shape of every dataset they need and name the
+// dataset and the expected shape when one is wrong. A file with only the 8 parameters (e.g.
+// written by another program) loads as a ``BayesianCNN``.
+
+extension BayesianCNN {
+  /// Writes the 8 parameters at the root of `file` with PyTorch names and shapes.
+  public func write(to file: HDF5File) throws {
+    for (name, tensor) in zip(ModelParameters.names, parameters.tensors) {
+      try file.write(tensor.scalars, shape: tensor.shape, to: name)
+    }
+  }
+
+  /// Reads the 8 parameters from the root of `file`.
+  /// - Throws: ``NeuralEngineError`` naming a missing or mis-shaped dataset, or `HDF5Error`.
+  public init(readingFrom file: HDF5File, architecture: Architecture = .paper) throws {
+    self.init(
+      architecture: architecture,
+      parameters: try ModelParameters(readingFrom: file, prefix: "", architecture: architecture)
+    )
+  }
+}
+
+extension TrainingState {
+  /// Writes the complete state (parameters, Adam, generator, epoch) to `file`.
+  public func write(to file: HDF5File) throws {
+    try model.write(to: file)
+    try file.write([Int64(optimizer.step)], shape: [], to: "adam/step")
+    for (name, (m, v)) in zip(
+      ModelParameters.names,
+      zip(optimizer.firstMoment.tensors, optimizer.secondMoment.tensors)
+    ) {
+      try file.write(m.scalars, shape: m.shape, to: "adam/m/\(name)")
+      try file.write(v.scalars, shape: v.shape, to: "adam/v/\(name)")
+    }
+    let configuration = optimizer.configuration
+    try file.setAttribute("learning_rate", .double(Double(configuration.learningRate)), on: "adam")
+    try file.setAttribute("beta1", .double(Double(configuration.beta1)), on: "adam")
+    try file.setAttribute("beta2", .double(Double(configuration.beta2)), on: "adam")
+    try file.setAttribute("epsilon", .double(Double(configuration.epsilon)), on: "adam")
+    try file.write(
+      generator.state.map { Int64(bitPattern: $0) },
+      shape: [4],
+      to: "generator/state"
+    )
+    try file.write([Int64(completedEpochs)], shape: [], to: "training/epoch")
+  }
+
+  /// Reads a state written by ``write(to:)``; training it continues bit-identically.
+  ///
+  /// - Parameter configuration: Adam's hyper-parameters (the file records them as attributes
+  ///   of `/adam` for provenance; the caller's configuration is authoritative).
+  /// - Throws: ``NeuralEngineError`` naming a missing, mis-typed or mis-shaped dataset.
+  public init(
+    readingFrom file: HDF5File,
+    architecture: BayesianCNN.Architecture = .paper,
+    optimizer configuration: Adam.Configuration = Adam.Configuration()
+  ) throws {
+    let model = try BayesianCNN(readingFrom: file, architecture: architecture)
+    let step = try Self.readIntegers(file, "adam/step", shape: [])[0]
+    let optimizer = Adam(
+      configuration: configuration,
+      step: Int(step),
+      firstMoment: try ModelParameters(
+        readingFrom: file,
+        prefix: "adam/m/",
+        architecture: architecture
+      ),
+      secondMoment: try ModelParameters(
+        readingFrom: file,
+        prefix: "adam/v/",
+        architecture: architecture
+      )
+    )
+    let words = try Self.readIntegers(file, "generator/state", shape: [4]).map {
+      UInt64(bitPattern: $0)
+    }
+    guard words.contains(where: { $0 != 0 }) else {
+      throw NeuralEngineError.invalidValue(
+        file: file.path,
+        dataset: "generator/state",
+        reason: "all four words are zero"
+      )
+    }
+    let epoch = try Self.readIntegers(file, "training/epoch", shape: [])[0]
+    guard step >= 0, epoch >= 0 else {
+      throw NeuralEngineError.invalidValue(
+        file: file.path,
+        dataset: step < 0 ? "adam/step" : "training/epoch",
+        reason: "negative count"
+      )
+    }
+    self.init(
+      model: model,
+      optimizer: optimizer,
+      generator: SeededGenerator(state: words),
+      completedEpochs: Int(epoch)
+    )
+  }
+
+  private static func readIntegers(
+    _ file: HDF5File,
+    _ dataset: String,
+    shape: [Int]
+  ) throws
+    -> [Int64]
+  {
+    try validate(file, dataset, shape: shape, elementType: .int64)
+    return try file.read(dataset, as: Int64.self).values
+  }
+}
+
+extension ModelParameters {
+  /// Reads the 8 tensors stored at `prefix + name`, validating each.
+  init(readingFrom file: HDF5File, prefix: String, architecture: BayesianCNN.Architecture) throws {
+    self.init(zerosFor: architecture)
+    for (name, shape) in zip(Self.names, architecture.parameterShapes) {
+      let dataset = prefix + name
+      try validate(file, dataset, shape: shape, elementType: .float32)
+      self[name] = Tensor(shape: shape, scalars: try file.read(dataset, as: Float.self).values)
+    }
+  }
+}
+
+/// Throws a ``NeuralEngineError`` unless `dataset` exists with `shape` and `elementType`.
+private func validate(
+  _ file: HDF5File,
+  _ dataset: String,
+  shape: [Int],
+  elementType: HDF5ElementType
+) throws {
+  guard file.exists(dataset) else {
+    throw NeuralEngineError.missingDataset(file: file.path, dataset: dataset, expectedShape: shape)
+  }
+  let info = try file.info(dataset)
+  guard info.elementType == elementType else {
+    throw NeuralEngineError.typeMismatch(
+      file: file.path,
+      dataset: dataset,
+      expected: elementType.rawValue,
+      found: info.elementType.rawValue
+    )
+  }
+  guard info.shape == shape else {
+    throw NeuralEngineError.shapeMismatch(
+      file: file.path,
+      dataset: dataset,
+      expected: shape,
+      found: info.shape
+    )
+  }
+}

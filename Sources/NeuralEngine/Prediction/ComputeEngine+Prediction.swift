@@ -1,0 +1,286 @@
+import Dispatch
+
+/// How Monte Carlo dropout prediction runs its `T` stochastic passes.
+public enum MonteCarloStrategy: Sendable, Hashable, Codable {
+  /// Runs the deterministic layers before the first dropout (conv → ReLU → conv → ReLU →
+  /// pool, 94% of the FLOPs) once per image, then only the dropout → fc1 → ReLU → dropout →
+  /// fc2 → softmax head `T` times, as one `[T·chunk, features] × [features, hidden]` product.
+  case sharedFeatures
+  /// `T` full stochastic passes of the whole network (what Keras' `predict_stochastic` does);
+  /// for comparison and tests.
+  case fullPasses
+}
+
+extension ComputeEngine {
+  // MARK: - Deterministic prediction
+
+  /// Class probabilities `[N, classCount]` with dropout off.
+  ///
+  /// - Parameters:
+  ///   - images: `[N, Cin, S, S]` (or any shape with `N · Cin·S·S` elements).
+  ///   - batchSize: images per oneDNN pass (memory grows with it, not with `N`).
+  public func predictProbabilities(
+    _ model: BayesianCNN,
+    images: Tensor,
+    batchSize: Int = 128
+  ) throws -> Tensor {
+    let architecture = model.architecture
+    let count = Self.imageCount(images, architecture)
+    let classes = architecture.classCount
+    var output = [Float](repeating: 0, count: count * classes)
+    try images.withUnsafeBufferPointer { pixels in
+      for start in stride(from: 0, to: count, by: batchSize) {
+        let rows = start..<min(start + batchSize, count)
+        let workspace = try self.workspace(
+          architecture: architecture,
+          batch: rows.count,
+          training: false
+        )
+        workspace.load(images: pixels, rows: rows)
+        workspace.loadConvolutionParameters(model.parameters)
+        try workspace.forward(parameters: model.parameters, dropout: nil)
+        output.withUnsafeMutableBufferPointer { output in
+          (output.baseAddress! + start * classes).update(
+            from: workspace.probabilities.pointer,
+            count: rows.count * classes
+          )
+        }
+      }
+    }
+    return Tensor(shape: [count, classes], scalars: output)
+  }
+
+  // MARK: - Monte Carlo dropout
+
+  /// Class probabilities of `samples` stochastic passes with dropout on: `[T, N, classCount]`.
+  ///
+  /// The masks are drawn from a seed taken from `generator` (one draw), and the mask of pass
+  /// `t`, image `i`, dropout layer `l` depends only on `(seed, l, t, i)`: both strategies see
+  /// the same masks and give the same probabilities up to floating-point summation order.
+  ///
+  /// - Parameters:
+  ///   - samples: `T`, the number of stochastic passes.
+  ///   - batchSize: images per convolution pass; memory is proportional to it (and to
+  ///     `headRows`), not to `N`.
+  ///   - headRows: the most rows `T·chunk` of one head product in ``MonteCarloStrategy/sharedFeatures``
+  ///     (default 2048: 32 MB of features for the paper's model).
+  public func predictMonteCarlo(
+    _ model: BayesianCNN,
+    images: Tensor,
+    samples: Int,
+    generator: inout SeededGenerator,
+    strategy: MonteCarloStrategy = .sharedFeatures,
+    batchSize: Int = 128,
+    headRows: Int = 2048
+  ) throws -> Tensor {
+    precondition(samples > 0, "Monte Carlo prediction needs at least one sample")
+    let architecture = model.architecture
+    let count = Self.imageCount(images, architecture)
+    let classes = architecture.classCount
+    let seed = generator.next()
+    var output = [Float](repeating: 0, count: samples * count * classes)
+    try images.withUnsafeBufferPointer { pixels in
+      try output.withUnsafeMutableBufferPointer { output in
+        let output = output.baseAddress!
+        switch strategy {
+        case .fullPasses:
+          for sample in 0..<samples {
+            for start in stride(from: 0, to: count, by: batchSize) {
+              let rows = start..<min(start + batchSize, count)
+              let workspace = try self.workspace(
+                architecture: architecture,
+                batch: rows.count,
+                training: false
+              )
+              workspace.load(images: pixels, rows: rows)
+              workspace.loadConvolutionParameters(model.parameters)
+              try workspace.forward(
+                parameters: model.parameters,
+                dropout: .init(seed: seed, sample: sample, firstRow: start)
+              )
+              (output + (sample * count + start) * classes).update(
+                from: workspace.probabilities.pointer,
+                count: rows.count * classes
+              )
+            }
+          }
+        case .sharedFeatures:
+          let head = MonteCarloHead(
+            model: model,
+            samples: samples,
+            rowBudget: max(headRows, samples),
+            seed: seed
+          )
+          for start in stride(from: 0, to: count, by: batchSize) {
+            let rows = start..<min(start + batchSize, count)
+            let workspace = try self.workspace(
+              architecture: architecture,
+              batch: rows.count,
+              training: false
+            )
+            workspace.load(images: pixels, rows: rows)
+            workspace.loadConvolutionParameters(model.parameters)
+            try workspace.convolution.forward()
+            head.run(
+              features: workspace.convolution.features.floats,
+              firstImage: start,
+              imageCount: rows.count,
+              totalImages: count,
+              output: output
+            )
+          }
+        }
+      }
+    }
+    return Tensor(shape: [samples, count, classes], scalars: output)
+  }
+
+  private static func imageCount(
+    _ images: Tensor,
+    _ architecture: BayesianCNN.Architecture
+  )
+    -> Int
+  {
+    let pixels = architecture.pixelCount
+    precondition(
+      images.count % pixels == 0,
+      "images \(images.shape) are not a whole number of \(pixels)-pixel images"
+    )
+    return images.count / pixels
+  }
+}
+
+/// The stochastic head of the shared-features Monte Carlo path: for a block of images it
+/// stacks the `T` dropped-out copies of every feature row into one `[T·m, F]` matrix, so each
+/// dense layer is one matrix product, and fills masks on all cores.
+private final class MonteCarloHead {
+  private let model: BayesianCNN
+  private let samples: Int
+  private let seed: UInt64
+  private let imagesPerBlock: Int
+  private let stacked: ScratchBuffer<Float>
+  private let hidden: ScratchBuffer<Float>
+  private let logits: ScratchBuffer<Float>
+  private let probabilities: ScratchBuffer<Float>
+
+  init(model: BayesianCNN, samples: Int, rowBudget: Int, seed: UInt64) {
+    self.model = model
+    self.samples = samples
+    self.seed = seed
+    imagesPerBlock = max(1, rowBudget / samples)
+    let rows = imagesPerBlock * samples
+    let architecture = model.architecture
+    stacked = ScratchBuffer(count: rows * architecture.featureCount, zero: 0)
+    hidden = ScratchBuffer(count: rows * architecture.hiddenUnits, zero: 0)
+    logits = ScratchBuffer(count: rows * architecture.classCount, zero: 0)
+    probabilities = ScratchBuffer(count: rows * architecture.classCount, zero: 0)
+  }
+
+  /// Writes `[T, ·, C]` probabilities of images `firstImage..<firstImage+imageCount` (whose
+  /// features `[imageCount, F]` are given) into `output` (`[T, totalImages, C]`).
+  func run(
+    features: UnsafeMutablePointer<Float>,
+    firstImage: Int,
+    imageCount: Int,
+    totalImages: Int,
+    output: UnsafeMutablePointer<Float>
+  ) {
+    let architecture = model.architecture
+    let (f, h, c) = (architecture.featureCount, architecture.hiddenUnits, architecture.classCount)
+    let featureSampler = DropoutMaskSampler(rate: architecture.featureDropout)
+    let hiddenSampler = DropoutMaskSampler(rate: architecture.hiddenDropout)
+    for blockStart in stride(from: 0, to: imageCount, by: imagesPerBlock) {
+      let m = min(imagesPerBlock, imageCount - blockStart)
+      let rows = samples * m
+      // Row r = t·m + i holds image (blockStart + i) under the masks of pass t.
+      let (seed, stacked, hidden) = (seed, stacked.pointer, hidden.pointer)
+      Self.parallelRows(rows) { row in
+        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
+        var generator = DropoutMaskSampler.rowGenerator(
+          seed: seed,
+          layer: 0,
+          sample: sample,
+          row: firstImage + blockStart + image
+        )
+        featureSampler.apply(
+          input: features + (blockStart + image) * f,
+          output: stacked + row * f,
+          count: f,
+          generator: &generator
+        )
+      }
+      model.parameters.fc1Weight.withUnsafeBufferPointer { weight in
+        model.parameters.fc1Bias.withUnsafeBufferPointer { bias in
+          Dense.forward(
+            input: stacked,
+            weight: weight.baseAddress!,
+            bias: bias.baseAddress!,
+            output: hidden,
+            batch: rows,
+            inputs: f,
+            outputs: h
+          )
+        }
+      }
+      ReLU.forward(input: hidden, output: hidden, count: rows * h)
+      Self.parallelRows(rows) { row in
+        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
+        var generator = DropoutMaskSampler.rowGenerator(
+          seed: seed,
+          layer: 1,
+          sample: sample,
+          row: firstImage + blockStart + image
+        )
+        hiddenSampler.apply(
+          input: hidden + row * h,
+          output: hidden + row * h,
+          count: h,
+          generator: &generator
+        )
+      }
+      model.parameters.fc2Weight.withUnsafeBufferPointer { weight in
+        model.parameters.fc2Bias.withUnsafeBufferPointer { bias in
+          Dense.forward(
+            input: hidden,
+            weight: weight.baseAddress!,
+            bias: bias.baseAddress!,
+            output: logits.pointer,
+            batch: rows,
+            inputs: h,
+            outputs: c
+          )
+        }
+      }
+      SoftmaxCrossEntropy.softmax(
+        logits: logits.pointer,
+        probabilities: probabilities.pointer,
+        rows: rows,
+        classes: c
+      )
+      for row in 0..<rows {
+        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
+        let target = output + (sample * totalImages + firstImage + blockStart + image) * c
+        target.update(from: probabilities.pointer + row * c, count: c)
+      }
+    }
+  }
+
+  /// Calls `body` for every row in `0..<rows`, split into contiguous ranges over all cores.
+  /// Rows must be independent (each writes only its own output row).
+  private static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
+    let parts = min(rows, 8)
+    withoutActuallyEscaping(body) { body in
+      let task = UncheckedSendable(body)
+      DispatchQueue.concurrentPerform(iterations: parts) { part in
+        for row in (rows * part / parts)..<(rows * (part + 1) / parts) { task.value(row) }
+      }
+    }
+  }
+}
+
+/// Carries a closure whose captured buffers are written at disjoint rows into
+/// `concurrentPerform`.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}

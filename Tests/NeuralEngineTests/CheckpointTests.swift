@@ -1,0 +1,146 @@
+import Foundation
+import HDF5Store
+import TestSupport
+import Testing
+
+@testable import NeuralEngine
+
+@Suite struct CheckpointTests {
+  static let architecture = TrainingTests.architecture
+
+  @Test func roundTripPreservesEverything() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-checkpoint")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let (images, labels) = TrainingTests.data(21)
+    var state = TrainingState(architecture: Self.architecture, generator: SeededGenerator(seed: 60))
+    try ComputeEngine().train(
+      &state,
+      images: images,
+      labels: labels,
+      configuration: TrainingConfiguration(epochs: 1, batchSize: 8)
+    )
+    let path = directory.appendingPathComponent("state.h5").path
+    let file = try HDF5File.create(path)
+    try state.write(to: file)
+    try file.close()
+    let loaded = try TrainingState(
+      readingFrom: HDF5File.open(path, mode: .readOnly),
+      architecture: Self.architecture
+    )
+    #expect(loaded == state)
+  }
+
+  /// Training resumed from a checkpoint file matches uninterrupted training bit for bit.
+  @Test func resumingFromAFileIsBitIdentical() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-resume")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let (images, labels) = TrainingTests.data(21)
+    let configuration = TrainingTests.configuration
+    var uninterrupted = TrainingState(
+      architecture: Self.architecture,
+      generator: SeededGenerator(seed: 61)
+    )
+    try ComputeEngine().train(
+      &uninterrupted,
+      images: images,
+      labels: labels,
+      configuration: configuration
+    )
+
+    let path = directory.appendingPathComponent("epoch.h5").path
+    var state = TrainingState(architecture: Self.architecture, generator: SeededGenerator(seed: 61))
+    try ComputeEngine().train(&state, images: images, labels: labels, configuration: configuration)
+    { report in
+      guard report.completedEpochs == 1 else { return .proceed }
+      let file = try HDF5File.create(path)
+      try report.state.write(to: file)
+      try file.close()
+      return .stop
+    }
+    var resumed = try TrainingState(
+      readingFrom: HDF5File.open(path, mode: .readOnly),
+      architecture: Self.architecture
+    )
+    #expect(resumed.completedEpochs == 1)
+    try ComputeEngine().train(
+      &resumed,
+      images: images,
+      labels: labels,
+      configuration: configuration
+    )
+    #expect(resumed == uninterrupted)
+  }
+
+  @Test func weightsOnlyFileLoadsAsModel() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-weights")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var generator = SeededGenerator(seed: 62)
+    let model = BayesianCNN(generator: &generator)
+    let path = directory.appendingPathComponent("weights.h5").path
+    let file = try HDF5File.create(path)
+    try model.write(to: file)
+    try file.close()
+    let reader = try HDF5File.open(path, mode: .readOnly)
+    #expect(try BayesianCNN(readingFrom: reader) == model)
+    #expect(try reader.info("fc1.weight").shape == [128, 3872])
+    // A weights-only file is not a training state: the error names the missing dataset.
+    #expect(
+      throws: NeuralEngineError.missingDataset(
+        file: path,
+        dataset: "adam/step",
+        expectedShape: []
+      )
+    ) {
+      try TrainingState(readingFrom: reader)
+    }
+  }
+
+  @Test func badCheckpointsAreRejectedWithTheDatasetNamed() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-bad")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var generator = SeededGenerator(seed: 63)
+    let model = BayesianCNN(generator: &generator)
+
+    let missing = directory.appendingPathComponent("missing.h5").path
+    let missingFile = try HDF5File.create(missing)
+    for name in ModelParameters.names where name != "conv2.bias" {
+      try missingFile.write(
+        model.parameters[name].scalars,
+        shape: model.parameters[name].shape,
+        to: name
+      )
+    }
+    try missingFile.close()
+    #expect(
+      throws: NeuralEngineError.missingDataset(
+        file: missing,
+        dataset: "conv2.bias",
+        expectedShape: [32]
+      )
+    ) {
+      try BayesianCNN(readingFrom: HDF5File.open(missing, mode: .readOnly))
+    }
+
+    let misshapen = directory.appendingPathComponent("shape.h5").path
+    let misshapenFile = try HDF5File.create(misshapen)
+    for name in ModelParameters.names {
+      let tensor = model.parameters[name]
+      let shape = name == "fc1.weight" ? [3872, 128] : tensor.shape  // transposed
+      try misshapenFile.write(tensor.scalars, shape: shape, to: name)
+    }
+    try misshapenFile.close()
+    let error = #expect(throws: NeuralEngineError.self) {
+      try BayesianCNN(readingFrom: HDF5File.open(misshapen, mode: .readOnly))
+    }
+    #expect(
+      error
+        == .shapeMismatch(
+          file: misshapen,
+          dataset: "fc1.weight",
+          expected: [128, 3872],
+          found: [3872, 128]
+        )
+    )
+    #expect(error?.description.contains("fc1.weight") == true)
+  }
+}

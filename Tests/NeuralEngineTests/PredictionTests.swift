@@ -1,0 +1,121 @@
+import TestSupport
+import Testing
+
+@testable import NeuralEngine
+
+@Suite struct PredictionTests {
+  static let architecture = BayesianCNN.Architecture.paper
+
+  static func randomImages(_ count: Int, seed: UInt64) -> Tensor {
+    var generator = SeededGenerator(seed: seed)
+    return Tensor(
+      shape: [count, 1, 28, 28],
+      scalars: (0..<(count * 784)).map { _ in generator.nextUniformFloat() }
+    )
+  }
+
+  /// Shared-features MC and T full passes draw the same masks, so they agree (up to GEMM
+  /// summation order); chunk and batch sizes are chosen so that blocks straddle batches.
+  @Test func sharedFeaturesMatchesFullPasses() throws {
+    let engine = try ComputeEngine()
+    var generator = SeededGenerator(seed: 40)
+    let model = BayesianCNN(generator: &generator)
+    let images = Self.randomImages(37, seed: 41)
+    var fastGenerator = SeededGenerator(seed: 42)
+    var naiveGenerator = fastGenerator
+    let fast = try engine.predictMonteCarlo(
+      model,
+      images: images,
+      samples: 5,
+      generator: &fastGenerator,
+      strategy: .sharedFeatures,
+      batchSize: 16,
+      headRows: 15
+    )
+    let naive = try engine.predictMonteCarlo(
+      model,
+      images: images,
+      samples: 5,
+      generator: &naiveGenerator,
+      strategy: .fullPasses,
+      batchSize: 16
+    )
+    #expect(fast.shape == [5, 37, 10])
+    #expect(firstMismatch(fast.scalars, naive.scalars, absolute: 1e-6, relative: 1e-4) == nil)
+    #expect(fastGenerator == naiveGenerator)
+    // The passes really differ from each other (dropout is on).
+    let firstPass = Array(fast.scalars[0..<370])
+    let secondPass = Array(fast.scalars[370..<740])
+    #expect(firstMismatch(firstPass, secondPass, absolute: 1e-4, relative: 1e-3) != nil)
+    // Each row is a probability distribution.
+    for row in 0..<(5 * 37) {
+      let sum = fast.scalars[(row * 10)..<(row * 10 + 10)].reduce(0, +)
+      #expect(abs(sum - 1) < 1e-5)
+    }
+  }
+
+  /// With both dropout rates 0, a Monte Carlo pass is the deterministic network.
+  @Test(arguments: [MonteCarloStrategy.sharedFeatures, .fullPasses])
+  func monteCarloWithoutDropoutIsDeterministic(strategy: MonteCarloStrategy) throws {
+    let engine = try ComputeEngine()
+    var generator = SeededGenerator(seed: 43)
+    var architecture = Self.architecture
+    architecture.featureDropout = 0
+    architecture.hiddenDropout = 0
+    let model = BayesianCNN(architecture: architecture, generator: &generator)
+    let images = Self.randomImages(20, seed: 44)
+    let deterministic = try engine.predictProbabilities(model, images: images, batchSize: 8)
+    let monteCarlo = try engine.predictMonteCarlo(
+      model,
+      images: images,
+      samples: 2,
+      generator: &generator,
+      strategy: strategy,
+      batchSize: 8
+    )
+    #expect(deterministic.shape == [20, 10])
+    #expect(
+      firstMismatch(Array(monteCarlo.scalars[0..<200]), deterministic.scalars, absolute: 1e-6)
+        == nil
+    )
+    #expect(
+      firstMismatch(Array(monteCarlo.scalars[200..<400]), deterministic.scalars, absolute: 1e-6)
+        == nil
+    )
+  }
+
+  /// Batch size does not change deterministic predictions.
+  @Test func deterministicPredictionIsIndependentOfBatching() throws {
+    let engine = try ComputeEngine()
+    var generator = SeededGenerator(seed: 45)
+    let model = BayesianCNN(generator: &generator)
+    let images = Self.randomImages(30, seed: 46)
+    let whole = try engine.predictProbabilities(model, images: images, batchSize: 30)
+    let pieces = try engine.predictProbabilities(model, images: images, batchSize: 7)
+    #expect(firstMismatch(whole.scalars, pieces.scalars, absolute: 1e-6, relative: 1e-5) == nil)
+  }
+
+  /// Mask draws keep units with probability 1 − p and scale them by 1 / (1 − p).
+  @Test(arguments: [Float(0.25), 0.5, 0.3])
+  func dropoutMasksHaveTheRequestedRate(rate: Float) {
+    let sampler = DropoutMaskSampler(rate: rate)
+    var mask = [Float](repeating: 0, count: 100_000)
+    var generator = SeededGenerator(seed: 47)
+    sampler.fill(&mask, count: mask.count, generator: &generator)
+    let dropped = Double(mask.filter { $0 == 0 }.count) / Double(mask.count)
+    #expect(abs(dropped - Double(rate)) < 0.01)
+    #expect(Set(mask) == [0, 1 / (1 - rate)])
+  }
+}
+
+@Suite struct BenchmarkAccountingTests {
+  /// The analytic FLOP counts match the PyTorch baseline's table (perf-baseline.md §3).
+  @Test func flopCountsMatchThePaperModel() {
+    let flops = FLOPCount(.paper)
+    #expect(flops.forward == 17_493_504)
+    #expect(flops.convolutions == 16_499_712)
+    #expect(flops.head == 993_792)
+    #expect(flops.training == 51_840_512)
+    #expect(ModelParameters(zerosFor: .paper).scalarCount == 513_994)
+  }
+}
