@@ -20,6 +20,12 @@ let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The numeric engine is compiled with optimisation even in debug builds: its inner loops
+/// (masks, Adam, pooling glue) run 20-50x slower at -Onone, which would make every test that
+/// trains a real model (and CI) crawl. Everything else keeps the configuration's settings.
+let engineSettings: [SwiftSetting] =
+  swiftSettings + [.unsafeFlags(["-O", "-enable-testing"], .when(configuration: .debug))]
+
 let package = Package(
   name: "DBAL",
   platforms: [.macOS(.v15)],
@@ -40,7 +46,7 @@ let package = Package(
     // MARK: - Libraries
     .target(name: "HDF5Store", dependencies: ["CHDF5"], swiftSettings: swiftSettings),
     .target(
-      name: "NeuralEngine", dependencies: ["CDNNL", "HDF5Store"], swiftSettings: swiftSettings),
+      name: "NeuralEngine", dependencies: ["CDNNL", "HDF5Store"], swiftSettings: engineSettings),
     .target(
       name: "MNIST",
       dependencies: ["CZlib", "HDF5Store", .product(name: "Crypto", package: "swift-crypto")],
@@ -49,7 +55,7 @@ let package = Package(
       name: "PipelineCore",
       dependencies: ["HDF5Store", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: swiftSettings),
-    .target(name: "Acquisition", swiftSettings: swiftSettings),
+    .target(name: "Acquisition", swiftSettings: engineSettings),
     .target(name: "Notebook", swiftSettings: swiftSettings),
     .target(
       name: "Reports", dependencies: ["Notebook", .product(name: "Ink", package: "Ink")],
@@ -93,7 +99,9 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "ExperimentsTests",
-      dependencies: ["Experiments", "NeuralEngine", "PipelineCore", "Reports", "TestSupport"],
+      dependencies: [
+        "Experiments", "Acquisition", "NeuralEngine", "PipelineCore", "Reports", "TestSupport",
+      ],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "PipelineCLITests", dependencies: ["PipelineCLI", "TestSupport"],

@@ -1,3 +1,4 @@
+import Acquisition
 import Experiments
 import Foundation
 import PipelineCore

@@ -68,16 +68,17 @@ public struct Profile: Sendable, Hashable {
   public static let quick: Profile = {
     var p = ExperimentParameters.paper
     p.repetitions = 1
-    p.rounds = 25
-    p.mcSamples = 50
+    p.rounds = 20
+    p.mcSamples = 20
     p.testMCSamples = 10
+    p.testSubset = 2000
     return Profile(
       name: "quick",
-      summary: "1 repetition, 250 acquired images, T = 50: a meaningful figure in minutes",
+      summary: "1 repetition, 200 acquired images, T = 20, 2000 test images: minutes",
       notice:
-        "Quick profile: a reduced protocol (1 repetition, 25 rounds = 250 acquired images, "
-        + "T = 50 scoring passes, T = 10 test passes). It shows the early part of the paper's "
-        + "curves only; it is not the paper's protocol.",
+        "Quick profile: a reduced protocol (1 repetition, 20 rounds = 200 acquired images, "
+        + "T = 20 scoring passes, test accuracy on the first 2000 test images with T = 10). It "
+        + "shows the early part of the paper's curves only; it is not the paper's protocol.",
       parameters: p)
   }()
 
