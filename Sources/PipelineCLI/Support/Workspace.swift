@@ -101,7 +101,7 @@ struct Workspace {
       var seconds = 0.0
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
-        guard case .cached(let key)? = statuses[id] else { continue }
+        guard case .cached? = statuses[id] else { continue }
         if recorded?.executedRounds[cell.description]?.contains(round) == true {
           executed += 1
         } else {
@@ -113,7 +113,6 @@ struct Workspace {
             seconds += m.durationSeconds
           }
         }
-        _ = key
       }
       return CellExecution(
         cell: cell.description, roundsCached: cached, roundsExecuted: executed,
