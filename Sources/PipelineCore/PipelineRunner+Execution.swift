@@ -63,7 +63,9 @@ extension PipelineRunner {
         fileDigests: fileDigests
       )
       let key = material.key
-      if case .committed(let manifest) = store.inspectEntry(key: key, outputs: node.stage.outputs) {
+      if case .committed(let manifest) = store.inspectEntry(key: key, outputs: node.stage.outputs),
+        outputsVerify(manifest)
+      {
         return reuse(node.id, manifest: manifest, material: material)
       }
 
@@ -108,6 +110,20 @@ extension PipelineRunner {
     } catch {
       return .failed(.stageFailed(node.id, underlying: error))
     }
+  }
+
+  /// Whether every output of a committed entry still has its recorded logical digest (checked
+  /// once per store instance). A damaged entry is quarantined with one warning by the store, so
+  /// the stage is recomputed: damage is found on the next run even if nothing reads the file.
+  private func outputsVerify(_ manifest: StageManifest) -> Bool {
+    for name in manifest.outputs.keys.sorted() {
+      do {
+        _ = try store.verifiedArtifactURL(key: manifest.key, name: name, observer: observer)
+      } catch {
+        return false
+      }
+    }
+    return true
   }
 
   private func reuse(

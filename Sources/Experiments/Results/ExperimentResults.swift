@@ -81,9 +81,7 @@ public struct ExperimentResults: Sendable {
     switch block.panels {
     case .acquisition:
       for acquisition in acquisitions {
-        let lines = models.enumerated().map { index, model in
-          series(acquisition, model, color: Self.color(model, index))
-        }
+        let lines = models.map { model in series(acquisition, model, color: Self.color(model)) }
         panels.append(FigurePanel(title: acquisition.displayName, series: lines))
       }
     case .none:
@@ -99,7 +97,7 @@ public struct ExperimentResults: Sendable {
     return FigureData(id: block.id, panels: panels, metric: block.metric)
   }
 
-  static func color(_ model: ModelKind, _ index: Int) -> SeriesColor {
+  static func color(_ model: ModelKind) -> SeriesColor {
     switch model {
     case .bayesian: .bayesian
     case .deterministic: .deterministic

@@ -48,6 +48,12 @@ struct Reproduce: ParsableCommand {
             + "time. Resume with: pipeline reproduce \(CommandLine.arguments.dropFirst(2).joined(separator: " "))")
         throw ExitCode(130)
       }
+      if "\(error)".contains("No space left on device") {
+        throw CLIError.invalidArgument(
+          "\(error)\nThe disk holding \(data.dataDirectory.path) is full. Everything committed "
+            + "so far is kept: free some space (`pipeline gc` removes unused cache entries) or "
+            + "pass --data-dir on a larger disk, then rerun the same command.")
+      }
       throw error
     }
     workspace.console.finish()

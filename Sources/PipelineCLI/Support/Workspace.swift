@@ -44,6 +44,18 @@ struct Workspace {
   /// Fails early, with the fix, when the data directory cannot be written.
   static func checkWritable(_ directory: URL) throws {
     let manager = FileManager.default
+    var ancestor = directory
+    while ancestor.path != "/" {
+      var isDirectory: ObjCBool = false
+      if manager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+        if !isDirectory.boolValue {
+          throw CLIError.dataDirectory(
+            directory.path, "cannot be created: \(ancestor.path) is a regular file, not a folder")
+        }
+        break
+      }
+      ancestor = ancestor.deletingLastPathComponent()
+    }
     do {
       try manager.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
