@@ -77,6 +77,12 @@ struct Workspace {
     }
   }
 
+  /// The command that computes this target with this profile and overrides.
+  var reproduceCommand: String {
+    (["pipeline reproduce", plan.target, "--profile", plan.profile.name]
+      + plan.profile.overrides.map { "--set \($0)" }).joined(separator: " ")
+  }
+
   /// Renders the report from the cache and the recorded provenance; returns the written files.
   @discardableResult
   func renderReport(results: ExperimentResults) throws -> [URL] {
@@ -132,7 +138,7 @@ struct Workspace {
     }
     let system = recorded?.system ?? SystemInfo.current()
     return Provenance(
-      command: recorded?.command ?? "(no run recorded; rendered from the cache)",
+      command: recorded?.command ?? reproduceCommand,
       gitCommit: recorded?.gitCommit, gitDirty: recorded?.gitDirty ?? false,
       profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
       profileNotice: plan.profile.notice,
