@@ -46,66 +46,93 @@ let package = Package(
     // MARK: - Libraries
     .target(name: "HDF5Store", dependencies: ["CHDF5"], swiftSettings: swiftSettings),
     .target(
-      name: "NeuralEngine", dependencies: ["CDNNL", "HDF5Store"], swiftSettings: engineSettings),
+      name: "NeuralEngine",
+      dependencies: ["CDNNL", "HDF5Store"],
+      swiftSettings: engineSettings
+    ),
     .target(
       name: "MNIST",
       dependencies: ["CZlib", "HDF5Store", .product(name: "Crypto", package: "swift-crypto")],
-      swiftSettings: swiftSettings),
+      swiftSettings: swiftSettings
+    ),
     .target(
       name: "PipelineCore",
       dependencies: ["HDF5Store", .product(name: "Crypto", package: "swift-crypto")],
-      swiftSettings: swiftSettings),
+      swiftSettings: swiftSettings
+    ),
     .target(name: "Acquisition", swiftSettings: engineSettings),
     .target(name: "Notebook", swiftSettings: swiftSettings),
     .target(
-      name: "Reports", dependencies: ["Notebook", .product(name: "Ink", package: "Ink")],
-      swiftSettings: swiftSettings),
+      name: "Reports",
+      dependencies: ["Notebook", .product(name: "Ink", package: "Ink")],
+      swiftSettings: swiftSettings
+    ),
     .target(
       name: "Experiments",
       dependencies: [
         "NeuralEngine", "HDF5Store", "MNIST", "PipelineCore", "Acquisition", "Notebook", "Reports",
         .product(name: "Crypto", package: "swift-crypto"),
       ],
-      swiftSettings: swiftSettings),
+      swiftSettings: swiftSettings
+    ),
     .executableTarget(
       name: "PipelineCLI",
       dependencies: [
         "Experiments", "NeuralEngine", "HDF5Store", "MNIST", "PipelineCore", "Reports",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: swiftSettings),
+      swiftSettings: swiftSettings
+    ),
 
     // MARK: - Tests
     .target(name: "TestSupport", dependencies: [], swiftSettings: swiftSettings),
     .testTarget(
-      name: "HDF5StoreTests", dependencies: ["HDF5Store", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "HDF5StoreTests",
+      dependencies: ["HDF5Store", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "NeuralEngineTests", dependencies: ["NeuralEngine", "HDF5Store", "MNIST", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "NeuralEngineTests",
+      dependencies: ["NeuralEngine", "HDF5Store", "MNIST", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "MNISTTests", dependencies: ["MNIST", "HDF5Store", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "MNISTTests",
+      dependencies: ["MNIST", "HDF5Store", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "PipelineCoreTests", dependencies: ["PipelineCore", "HDF5Store", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "PipelineCoreTests",
+      dependencies: ["PipelineCore", "HDF5Store", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "AcquisitionTests", dependencies: ["Acquisition", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "AcquisitionTests",
+      dependencies: ["Acquisition", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "NotebookTests", dependencies: ["Notebook", "TestSupport"], swiftSettings: swiftSettings),
+      name: "NotebookTests",
+      dependencies: ["Notebook", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "ReportsTests", dependencies: ["Reports", "Notebook", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "ReportsTests",
+      dependencies: ["Reports", "Notebook", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "ExperimentsTests",
       dependencies: [
         "Experiments", "Acquisition", "NeuralEngine", "PipelineCore", "Reports", "TestSupport",
       ],
-      swiftSettings: swiftSettings),
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
-      name: "PipelineCLITests", dependencies: ["PipelineCLI", "TestSupport"],
-      swiftSettings: swiftSettings),
+      name: "PipelineCLITests",
+      dependencies: ["PipelineCLI", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

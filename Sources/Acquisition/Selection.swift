@@ -8,7 +8,9 @@ public enum Selection {
   /// are all exactly 0) this is a uniformly random choice. NaN scores rank last.
   /// - Precondition: `0 <= count <= scores.count`.
   public static func topK(
-    _ scores: [Double], count: Int, using generator: inout some RandomNumberGenerator
+    _ scores: [Double],
+    count: Int,
+    using generator: inout some RandomNumberGenerator
   ) -> [Int] {
     precondition(count >= 0 && count <= scores.count, "cannot take \(count) of \(scores.count)")
     let keys = scores.indices.map { _ in generator.next() }

@@ -16,5 +16,6 @@ struct PipelineCommand: ParsableCommand {
     subcommands: [
       Reproduce.self, Status.self, Report.self, Replay.self, List.self, Fetch.self, Predict.self,
       Bench.self, GarbageCollect.self,
-    ])
+    ]
+  )
 }

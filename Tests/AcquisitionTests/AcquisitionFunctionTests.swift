@@ -20,7 +20,8 @@ let pinnedCases: [PinnedCase] = [
     expected: [
       .bald: log(2), .maxEntropy: log(2), .varRatios: 0.5, .varRatiosMean: 0.5, .meanSTD: 0.5,
       .random: 0,
-    ]),
+    ]
+  ),
   // Two passes that agree on maximal uncertainty: aleatoric, not epistemic, so BALD = 0.
   // Argmax ties go to class 0 on both passes, so the mode count is 2: VR = 0.
   PinnedCase(
@@ -28,7 +29,8 @@ let pinnedCases: [PinnedCase] = [
     probabilities: MCProbabilities(passes: 2, points: 1, classes: 2, values: [0.5, 0.5, 0.5, 0.5]),
     expected: [
       .bald: 0, .maxEntropy: log(2), .varRatios: 0, .varRatiosMean: 0.5, .meanSTD: 0, .random: 0,
-    ]),
+    ]
+  ),
   // Three passes over three classes:
   // p1 = [.7 .2 .1], p2 = [.1 .8 .1], p3 = [.6 .3 .1]; mean = [.4667 .4333 .1].
   // H(mean) = 0.948298; mean H = (0.801819 + 0.639032 + 0.897946)/3 = 0.779599;
@@ -37,11 +39,16 @@ let pinnedCases: [PinnedCase] = [
   PinnedCase(
     name: "three passes",
     probabilities: MCProbabilities(
-      passes: 3, points: 1, classes: 3, values: [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1]),
+      passes: 3,
+      points: 1,
+      classes: 3,
+      values: [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1]
+    ),
     expected: [
       .bald: 0.168699298, .maxEntropy: 0.948298011, .varRatios: 1.0 / 3,
       .varRatiosMean: 0.533333333, .meanSTD: 0.174977953, .random: 0,
-    ]),
+    ]
+  ),
 ]
 
 @Test(arguments: pinnedCases)
@@ -51,20 +58,32 @@ func scoresMatchHandComputedValues(_ pinned: PinnedCase) {
     // Inputs are Float32, so agreement is to about 1e-7 relative.
     #expect(
       isClose(score, expected, absolute: 1e-6, relative: 1e-6),
-      "\(function) on \(pinned.name): \(score) != \(expected)")
+      "\(function) on \(pinned.name): \(score) != \(expected)"
+    )
   }
 }
 
 @Test func zeroProbabilitiesNeverGiveNaN() {
-  let p = MCProbabilities(passes: 2, points: 2, classes: 3, values: [1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1])
+  let p = MCProbabilities(
+    passes: 2,
+    points: 2,
+    classes: 3,
+    values: [1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]
+  )
   for function in AcquisitionFunction.allCases {
-    #expect(function.scores(p).allSatisfy { $0.isFinite }, "\(function) produced a non-finite score")
+    #expect(
+      function.scores(p).allSatisfy { $0.isFinite },
+      "\(function) produced a non-finite score"
+    )
   }
 }
 
 /// Random softmax-like probabilities: positive, summing to 1 per (pass, point).
 func randomProbabilities(
-  passes: Int, points: Int, classes: Int, using generator: inout some RandomNumberGenerator
+  passes: Int,
+  points: Int,
+  classes: Int,
+  using generator: inout some RandomNumberGenerator
 ) -> MCProbabilities {
   var values: [Float] = []
   for _ in 0..<(passes * points) {

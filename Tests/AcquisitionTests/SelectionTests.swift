@@ -26,7 +26,9 @@ import Testing
   let scores = (0..<500).map { Double($0 % 7) }
   var a = SystemLikeGenerator(seed: 99)
   var b = SystemLikeGenerator(seed: 99)
-  #expect(Selection.topK(scores, count: 10, using: &a) == Selection.topK(scores, count: 10, using: &b))
+  #expect(
+    Selection.topK(scores, count: 10, using: &a) == Selection.topK(scores, count: 10, using: &b)
+  )
 }
 
 @Test func nanScoresRankLast() {

@@ -1,7 +1,8 @@
-@testable import Experiments
 import NeuralEngine
 import Reports
 import Testing
+
+@testable import Experiments
 
 /// Labels with `perClass` images of every digit, in a fixed interleaved order.
 func syntheticLabels(perClass: Int) -> [Int] {
@@ -12,7 +13,12 @@ func syntheticLabels(perClass: Int) -> [Int] {
 func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   let labels = syntheticLabels(perClass: 50)
   var generator = SeededGenerator(seed: seed)
-  let set = try SplitStage.split(labels: labels, validation: 100, initialPerClass: 2, generator: &generator)
+  let set = try SplitStage.split(
+    labels: labels,
+    validation: 100,
+    initialPerClass: 2,
+    generator: &generator
+  )
   #expect(set.labelled.count == 20)
   #expect(set.validation.count == 100)
   #expect(set.pool.count == 500 - 120)
@@ -25,9 +31,20 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   var a = SeededGenerator(seed: 9)
   var b = SeededGenerator(seed: 9)
   var c = SeededGenerator(seed: 10)
-  let first = try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &a)
-  #expect(first == (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &b)))
-  #expect(first != (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &c)))
+  let first = try SplitStage.split(
+    labels: labels,
+    validation: 10,
+    initialPerClass: 2,
+    generator: &a
+  )
+  #expect(
+    first
+      == (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &b))
+  )
+  #expect(
+    first
+      != (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &c))
+  )
 }
 
 @Test func acquisitionMapsSubsetPositionsToPoolIndicesAndShrinksThePool() throws {
@@ -36,7 +53,13 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   let subset = [5, 17, 42, 63, 88, 99]
   let scores = [0.1, 0.2, 0.3, 0.4, 0.9, 0.8]
   let next = try AcquireStage.acquire(
-    from: previous, subset: subset, scores: scores, count: 2, seed: 1, file: "test")
+    from: previous,
+    subset: subset,
+    scores: scores,
+    count: 2,
+    seed: 1,
+    file: "test"
+  )
   #expect(next.acquired == [88, 99], "indices refer to the pool, not to subset positions")
   #expect(next.labelled == [0, 1, 88, 99])
   #expect(next.pool.count == previous.pool.count - 2)
@@ -48,7 +71,13 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   let previous = LabelledSet(labelled: [0], pool: [1, 2, 3], validation: [])
   #expect(throws: ExperimentError.self) {
     try AcquireStage.acquire(
-      from: previous, subset: [0, 1], scores: [1, 0], count: 1, seed: 0, file: "test")
+      from: previous,
+      subset: [0, 1],
+      scores: [1, 0],
+      count: 1,
+      seed: 0,
+      file: "test"
+    )
   }
 }
 
@@ -61,7 +90,12 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
 
 @Test func crossingInterpolatesBetweenRounds() {
   func point(_ acquired: Int, _ accuracy: Double) -> CurvePoint {
-    CurvePoint(acquired: acquired, labelled: acquired + 20, accuracyMC: accuracy, accuracyDeterministic: accuracy)
+    CurvePoint(
+      acquired: acquired,
+      labelled: acquired + 20,
+      accuracyMC: accuracy,
+      accuracyDeterministic: accuracy
+    )
   }
   let curve = [point(0, 0.70), point(10, 0.86), point(20, 0.94), point(30, 0.96)]
   // 90% accuracy lies halfway between 0.86 (10 acquired) and 0.94 (20 acquired).

@@ -35,7 +35,9 @@ public struct ExperimentPlan: Sendable {
 
   /// Resolves `document`'s experiment under `profile` plus command-line `overrides`.
   public init(
-    document: NotebookDocument, profile base: Profile, overrides: [ProfileOverride],
+    document: NotebookDocument,
+    profile base: Profile,
+    overrides: [ProfileOverride],
     resources: ExperimentResources
   ) throws {
     let block = document.experiment
@@ -64,7 +66,12 @@ public struct ExperimentPlan: Sendable {
   }
 
   /// Builds the plan for explicit cells (tests, benchmarks).
-  public init(target: String, profile: Profile, cells: [Cell], resources: ExperimentResources)
+  public init(
+    target: String,
+    profile: Profile,
+    cells: [Cell],
+    resources: ExperimentResources
+  )
     throws
   {
     let p = profile.parameters
@@ -72,7 +79,8 @@ public struct ExperimentPlan: Sendable {
     guard p.totalAcquired <= poolSize else {
       throw ExperimentError.infeasible(
         "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
-          + "pool of \(poolSize) images")
+          + "pool of \(poolSize) images"
+      )
     }
     self.target = target
     self.profile = profile
@@ -93,9 +101,13 @@ public struct ExperimentPlan: Sendable {
           id: Self.splitID(repetition: repetition),
           stage: SplitStage(
             parameters: .init(validation: p.validation, initialPerClass: p.initialPerClass),
-            resources: resources),
+            resources: resources
+          ),
           inputs: ["data": .artifact(Self.preprocessID, "mnist")],
-          seed: Self.seed(p, "split", repetition), group: "r\(repetition)"))
+          seed: Self.seed(p, "split", repetition),
+          group: "r\(repetition)"
+        )
+      )
     }
     for cell in self.cells {
       try Self.addRounds(of: cell, parameters: p, to: &graph, resources: resources)
@@ -122,11 +134,18 @@ public struct ExperimentPlan: Sendable {
 
   /// The seed of one purpose in one round of one repetition; independent of the acquisition
   /// function and model kind on purpose (paired comparisons, shared round-0 work).
-  static func seed(_ p: ExperimentParameters, _ purpose: String, _ repetition: Int, _ round: Int = 0)
+  static func seed(
+    _ p: ExperimentParameters,
+    _ purpose: String,
+    _ repetition: Int,
+    _ round: Int = 0
+  )
     -> UInt64
   {
     SeededGenerator.derive(
-      root: UInt64(p.seed), path: [.name(purpose), .index(repetition), .index(round)])
+      root: UInt64(p.seed),
+      path: [.name(purpose), .index(repetition), .index(round)]
+    )
   }
 
   // MARK: - Graph construction
@@ -142,12 +161,18 @@ public struct ExperimentPlan: Sendable {
     try graph.add(StageNode(id: downloadID, stage: DownloadStage(), group: "mnist"))
     try graph.add(
       StageNode(
-        id: preprocessID, stage: PreprocessStage(),
-        inputs: ["raw": .artifact(downloadID, "raw")], group: "mnist"))
+        id: preprocessID,
+        stage: PreprocessStage(),
+        inputs: ["raw": .artifact(downloadID, "raw")],
+        group: "mnist"
+      )
+    )
   }
 
   static func addRounds(
-    of cell: Cell, parameters p: ExperimentParameters, to graph: inout PipelineGraph,
+    of cell: Cell,
+    parameters p: ExperimentParameters,
+    to graph: inout PipelineGraph,
     resources: ExperimentResources
   ) throws {
     let data = StageInput.artifact(preprocessID, "mnist")
@@ -159,19 +184,32 @@ public struct ExperimentPlan: Sendable {
           id: train,
           stage: TrainStage(
             parameters: .init(
-              epochs: p.epochs, batchSize: p.batchSize, weightDecay: p.weightDecay,
-              learningRate: p.learningRate),
-            resources: resources),
+              epochs: p.epochs,
+              batchSize: p.batchSize,
+              weightDecay: p.weightDecay,
+              learningRate: p.learningRate
+            ),
+            resources: resources
+          ),
           inputs: ["data": data, "labelled": labelledInput(cell, round: round)],
-          seed: seed(p, "train", cell.repetition, round), group: group, round: round))
+          seed: seed(p, "train", cell.repetition, round),
+          group: group,
+          round: round
+        )
+      )
       try graph.add(
         StageNode(
           id: stageID(cell, round: round, "evaluate"),
           stage: EvaluateStage(
             parameters: .init(mcSamples: p.testMCSamples, testSubset: p.testSubset),
-            resources: resources),
+            resources: resources
+          ),
           inputs: ["data": data, "model": .artifact(train, "model")],
-          seed: seed(p, "evaluate", cell.repetition, round), group: group, round: round))
+          seed: seed(p, "evaluate", cell.repetition, round),
+          group: group,
+          round: round
+        )
+      )
       guard round < p.rounds else { break }
       let score = stageID(cell, round: round, "score")
       try graph.add(
@@ -179,20 +217,34 @@ public struct ExperimentPlan: Sendable {
           id: score,
           stage: ScoreStage(
             parameters: .init(
-              function: cell.acquisition, model: cell.model, mcSamples: p.mcSamples,
-              poolSubset: p.poolSubset),
-            resources: resources),
+              function: cell.acquisition,
+              model: cell.model,
+              mcSamples: p.mcSamples,
+              poolSubset: p.poolSubset
+            ),
+            resources: resources
+          ),
           inputs: [
             "data": data, "model": .artifact(train, "model"),
             "labelled": labelledInput(cell, round: round),
           ],
-          seed: seed(p, "score", cell.repetition, round), group: group, round: round))
+          seed: seed(p, "score", cell.repetition, round),
+          group: group,
+          round: round
+        )
+      )
       try graph.add(
         StageNode(
           id: stageID(cell, round: round, "acquire"),
           stage: AcquireStage(parameters: .init(count: p.acquireCount)),
-          inputs: ["labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores")],
-          seed: seed(p, "acquire", cell.repetition, round), group: group, round: round))
+          inputs: [
+            "labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores"),
+          ],
+          seed: seed(p, "acquire", cell.repetition, round),
+          group: group,
+          round: round
+        )
+      )
     }
   }
 }

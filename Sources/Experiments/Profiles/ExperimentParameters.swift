@@ -35,9 +35,21 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
 
   /// The paper's protocol (§5.1, with the authors' code where the paper is silent).
   public static let paper = ExperimentParameters(
-    repetitions: 3, rounds: 100, acquireCount: 10, initialPerClass: 2, validation: 100,
-    poolSubset: 2000, mcSamples: 100, testMCSamples: 20, testSubset: 0, epochs: 50,
-    batchSize: 128, weightDecay: 3.5, learningRate: 1e-3, seed: 0)
+    repetitions: 3,
+    rounds: 100,
+    acquireCount: 10,
+    initialPerClass: 2,
+    validation: 100,
+    poolSubset: 2000,
+    mcSamples: 100,
+    testMCSamples: 20,
+    testSubset: 0,
+    epochs: 50,
+    batchSize: 128,
+    weightDecay: 3.5,
+    learningRate: 1e-3,
+    seed: 0
+  )
 
   /// Total images acquired by the end of a run.
   public var totalAcquired: Int { rounds * acquireCount }
@@ -62,7 +74,9 @@ public struct Profile: Sendable, Hashable {
   public static let paper = Profile(
     name: "paper",
     summary: "the paper's protocol: 3 repetitions, 1000 acquired images, T = 100, 50 epochs",
-    notice: nil, parameters: .paper)
+    notice: nil,
+    parameters: .paper
+  )
 
   /// A reduced protocol that renders a meaningful figure in minutes on two cores.
   public static let quick: Profile = {
@@ -79,7 +93,8 @@ public struct Profile: Sendable, Hashable {
         "Quick profile: a reduced protocol (1 repetition, 20 rounds = 200 acquired images, "
         + "T = 20 scoring passes, test accuracy on the first 2000 test images with T = 10). It "
         + "shows the early part of the paper's curves only; it is not the paper's protocol.",
-      parameters: p)
+      parameters: p
+    )
   }()
 
   /// A seconds-long protocol for tests and for trying the tool; its numbers mean nothing.
@@ -98,7 +113,8 @@ public struct Profile: Sendable, Hashable {
       notice:
         "Smoke profile: 2 rounds of 2 epochs on a 500-image test subset, for checking the tool. "
         + "The numbers are meaningless.",
-      parameters: p)
+      parameters: p
+    )
   }()
 
   /// The built-in profiles, in the order `pipeline list` shows them.

@@ -18,7 +18,10 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       !spec.isInteger || value.rounded() == value
     else {
       throw .invalidParameterValue(
-        key: key, value: rawValue, expected: spec.isInteger ? "an integer" : "a number")
+        key: key,
+        value: rawValue,
+        expected: spec.isInteger ? "an integer" : "a number"
+      )
     }
     guard spec.range.contains(value) else {
       throw .parameterOutOfRange(key: key, value: rawValue, range: spec.rangeDescription)
@@ -78,21 +81,35 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     public func value(in parameters: ExperimentParameters) -> String { get(parameters) }
 
     static func int(
-      _ key: String, _ path: any WritableKeyPath<ExperimentParameters, Int> & Sendable,
-      _ range: ClosedRange<Double>, _ help: String
+      _ key: String,
+      _ path: any WritableKeyPath<ExperimentParameters, Int> & Sendable,
+      _ range: ClosedRange<Double>,
+      _ help: String
     ) -> Spec {
       Spec(
-        key: key, help: help, isInteger: true, range: range,
-        set: { $0[keyPath: path] = Int($1) }, get: { String($0[keyPath: path]) })
+        key: key,
+        help: help,
+        isInteger: true,
+        range: range,
+        set: { $0[keyPath: path] = Int($1) },
+        get: { String($0[keyPath: path]) }
+      )
     }
 
     static func double(
-      _ key: String, _ path: any WritableKeyPath<ExperimentParameters, Double> & Sendable,
-      _ range: ClosedRange<Double>, _ help: String
+      _ key: String,
+      _ path: any WritableKeyPath<ExperimentParameters, Double> & Sendable,
+      _ range: ClosedRange<Double>,
+      _ help: String
     ) -> Spec {
       Spec(
-        key: key, help: help, isInteger: false, range: range,
-        set: { $0[keyPath: path] = $1 }, get: { String($0[keyPath: path]) })
+        key: key,
+        help: help,
+        isInteger: false,
+        range: range,
+        set: { $0[keyPath: path] = $1 },
+        get: { String($0[keyPath: path]) }
+      )
     }
   }
 }

@@ -32,7 +32,9 @@ public struct ExperimentResults: Sendable {
             labelled: p.initialLabelled + round * p.acquireCount,
             accuracyMC: try file.read("accuracy_mc", as: Double.self).values[0],
             accuracyDeterministic: try file.read("accuracy_deterministic", as: Double.self)
-              .values[0]))
+              .values[0]
+          )
+        )
       }
       curves[cell] = points
     }
@@ -48,8 +50,10 @@ public struct ExperimentResults: Sendable {
   public var progress: [CellProgress] {
     plan.cells.map {
       CellProgress(
-        cell: $0.description, roundsDone: curves[$0]?.count ?? 0,
-        roundsTotal: plan.profile.parameters.rounds + 1)
+        cell: $0.description,
+        roundsDone: curves[$0]?.count ?? 0,
+        roundsTotal: plan.profile.parameters.rounds + 1
+      )
     }
   }
 
@@ -65,17 +69,25 @@ public struct ExperimentResults: Sendable {
 
   /// The data of a figure block.
   public func figure(_ block: FigureBlock) -> FigureData {
-    func series(_ acquisition: AcquisitionFunction, _ model: ModelKind, color: SeriesColor)
+    func series(
+      _ acquisition: AcquisitionFunction,
+      _ model: ModelKind,
+      color: SeriesColor
+    )
       -> CurveSeries
     {
       let label =
         block.series == .model
         ? model.displayName
-        : (models.count > 1 ? "\(acquisition.displayName), \(model.displayName)"
+        : (models.count > 1
+          ? "\(acquisition.displayName), \(model.displayName)"
           : acquisition.displayName)
       return CurveSeries(
-        label: label, configuration: "\(acquisition.rawValue).\(model.rawValue)", color: color,
-        runs: runs(acquisition, model))
+        label: label,
+        configuration: "\(acquisition.rawValue).\(model.rawValue)",
+        color: color,
+        runs: runs(acquisition, model)
+      )
     }
     var panels: [FigurePanel] = []
     switch block.panels {
@@ -136,13 +148,15 @@ public struct ExperimentResults: Sendable {
     for model in models {
       for acquisition in acquisitions {
         var row = [
-          models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+          models.count > 1
+            ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
         ]
         let curves = runs(acquisition, model)
         for threshold in thresholds {
           let crossings = curves.map { Self.crossing($0.points, errorPercent: threshold) }
           let reached = crossings.compactMap { $0 }
-          let paper = model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
+          let paper =
+            model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
           if reached.count == curves.count, !reached.isEmpty {
             let mean = reached.reduce(0, +) / Double(reached.count)
             row.append(String(format: "%.0f", mean))
@@ -159,14 +173,16 @@ public struct ExperimentResults: Sendable {
       }
     }
     return TableData(
-      columns: columns, rows: rows,
+      columns: columns,
+      rows: rows,
       notes: [
         "Acquired images to first reach the given MC-averaged test error, per repetition, "
           + "linearly interpolated between the two evaluated rounds around the crossing, then "
           + "averaged over repetitions (the paper does not state its method; its values are "
           + "multiples of 5).",
         "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017).",
-      ])
+      ]
+    )
   }
 
   func errorAtEndTable() -> TableData {
@@ -178,29 +194,36 @@ public struct ExperimentResults: Sendable {
         let acquired = finals.map(\.acquired).min() ?? 0
         let paper = model == .bayesian ? PaperNumbers.errorAtEnd[acquisition] : nil
         let name =
-          models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+          models.count > 1
+          ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
         guard !errors.isEmpty else {
           rows.append([name, "–", "–", paper.map { Self.percent($0) } ?? "–", "–"])
           continue
         }
         let mean = errors.reduce(0, +) / Double(errors.count)
-        let spread = errors.count > 1 ? String(format: "%.2f–%.2f%%", errors.min()!, errors.max()!) : "–"
-        rows.append([
-          name, String(format: "%.2f%%", mean), spread, paper.map { Self.percent($0) } ?? "–",
-          paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
-        ] + [String(acquired)])
+        let spread =
+          errors.count > 1 ? String(format: "%.2f–%.2f%%", errors.min()!, errors.max()!) : "–"
+        rows.append(
+          [
+            name, String(format: "%.2f%%", mean), spread, paper.map { Self.percent($0) } ?? "–",
+            paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
+          ] + [String(acquired)]
+        )
       }
     }
     return TableData(
-      columns: ["Acquisition function", "Ours, test error", "Range over repetitions", "Paper",
-        "Difference", "Acquired images"],
+      columns: [
+        "Acquisition function", "Ours, test error", "Range over repetitions", "Paper",
+        "Difference", "Acquired images",
+      ],
       rows: rows.map { $0.count == 5 ? $0 + ["–"] : $0 },
       notes: [
         "MC-averaged test error after the last round, mean over repetitions.",
         "The paper's numbers (Table 2 of Gal et al. 2017) are after 1000 acquired images with "
           + "5000 validation points; the validation set is held out of the pool and not used "
           + "otherwise (weight decay is fixed at c = 3.5, not tuned).",
-      ])
+      ]
+    )
   }
 
   static func percent(_ value: Double) -> String {

@@ -13,14 +13,19 @@ public struct AcquireStage: Stage {
     public var count: Int
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "acquire"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["labelled"] }
 
   /// Creates the stage.
   public init(parameters: Parameters) { self.parameters = parameters }
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let previous = try LabelledSet(contentsOf: context.inputURL("labelled"))
     let scoresURL = try context.inputURL("scores")
@@ -30,17 +35,28 @@ public struct AcquireStage: Stage {
     try file.close()
     guard subset.count == scores.count else {
       throw ExperimentError.invalidArtifact(
-        file: scoresURL.path, problem: "\(subset.count) indices but \(scores.count) scores")
+        file: scoresURL.path,
+        problem: "\(subset.count) indices but \(scores.count) scores"
+      )
     }
     let next = try Self.acquire(
-      from: previous, subset: subset, scores: scores, count: parameters.count,
-      seed: context.seed ?? 0, file: scoresURL.path)
+      from: previous,
+      subset: subset,
+      scores: scores,
+      count: parameters.count,
+      seed: context.seed ?? 0,
+      file: scoresURL.path
+    )
     try next.write(to: context.outputURL("labelled"))
   }
 
   /// Moves the top `count` of `subset` (by `scores`) from the pool to the labelled set.
   static func acquire(
-    from previous: LabelledSet, subset: [Int], scores: [Double], count: Int, seed: UInt64,
+    from previous: LabelledSet,
+    subset: [Int],
+    scores: [Double],
+    count: Int,
+    seed: UInt64,
     file: String
   ) throws -> LabelledSet {
     let inPool = Set(previous.pool)
@@ -56,6 +72,7 @@ public struct AcquireStage: Stage {
       pool: previous.pool.filter { !acquiredSet.contains($0) },
       validation: previous.validation,
       acquired: acquired,
-      acquiredScores: picked.map { scores[$0] })
+      acquiredScores: picked.map { scores[$0] }
+    )
   }
 }

@@ -16,26 +16,38 @@ public struct DownloadStage: Stage {
     public var files: [String: String]
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "download"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters = Parameters(
-    files: Dictionary(uniqueKeysWithValues: MNISTFile.all.map { ($0.name, $0.sha256) }))
+    files: Dictionary(uniqueKeysWithValues: MNISTFile.all.map { ($0.name, $0.sha256) })
+  )
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["raw"] }
 
   /// Creates the stage for the published MNIST files.
   public init() {}
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let dataDirectory = URL(fileURLWithPath: context.settings["data-dir"] ?? "./Data")
     let destination = dataDirectory.appendingPathComponent("mnist")
     try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
     let downloader = MNISTDownloader(
-      localMirror: context.settings["mnist-mirror"].map { URL(fileURLWithPath: $0) })
+      localMirror: context.settings["mnist-mirror"].map { URL(fileURLWithPath: $0) }
+    )
     let files = try blocking { try await downloader.download(into: destination) }
     let raw = try HDF5File.create(context.outputURL("raw").path)
     for file in files.sorted(by: { $0.file.name < $1.file.name }) {
       let bytes = try [UInt8](Data(contentsOf: file.location))
-      try raw.write(bytes, shape: [bytes.count], to: file.file.name, compression: .deflate(level: 1))
+      try raw.write(
+        bytes,
+        shape: [bytes.count],
+        to: file.file.name,
+        compression: .deflate(level: 1)
+      )
       try raw.setAttribute("sha256", .string(file.file.sha256), on: file.file.name)
     }
     try raw.close()

@@ -15,9 +15,13 @@ public struct EvaluateStage: Stage {
     public var testSubset: Int
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "evaluate"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["metrics"] }
   let resources: ExperimentResources
 
@@ -27,6 +31,7 @@ public struct EvaluateStage: Stage {
     self.resources = resources
   }
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let data = try resources.dataset(at: context.inputURL("data"))
     let model = try ModelArtifact.read(from: context.inputURL("model"))
@@ -36,14 +41,26 @@ public struct EvaluateStage: Stage {
       let deterministic = try engine.predictProbabilities(model, images: images)
       try context.checkCancellation()
       let samples = try engine.predictMonteCarlo(
-        model, images: images, samples: parameters.mcSamples, generator: &generator)
+        model,
+        images: images,
+        samples: parameters.mcSamples,
+        generator: &generator
+      )
       return (deterministic, samples)
     }
     let classes = 10
     let deterministicAccuracy = Self.accuracy(
-      deterministic.scalars, passes: 1, labels: labels, classes: classes)
+      deterministic.scalars,
+      passes: 1,
+      labels: labels,
+      classes: classes
+    )
     let monteCarloAccuracy = Self.accuracy(
-      monteCarlo.scalars, passes: parameters.mcSamples, labels: labels, classes: classes)
+      monteCarlo.scalars,
+      passes: parameters.mcSamples,
+      labels: labels,
+      classes: classes
+    )
     let file = try HDF5File.create(context.outputURL("metrics").path)
     try file.write([deterministicAccuracy], shape: [], to: "accuracy_deterministic")
     try file.write([monteCarloAccuracy], shape: [], to: "accuracy_mc")
@@ -52,7 +69,8 @@ public struct EvaluateStage: Stage {
   }
 
   /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities.
-  static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double {
+  static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double
+  {
     let n = labels.count
     var correct = 0
     var mean = [Float](repeating: 0, count: classes)

@@ -23,17 +23,23 @@ public struct LabelledSet: Sendable, Equatable {
     for index in labelled + pool + validation {
       guard index >= 0 && index < trainingCount else {
         throw ExperimentError.invalidArtifact(
-          file: file, problem: "index \(index) outside 0..<\(trainingCount)")
+          file: file,
+          problem: "index \(index) outside 0..<\(trainingCount)"
+        )
       }
       guard !seen[index] else {
         throw ExperimentError.invalidArtifact(
-          file: file, problem: "index \(index) appears twice in labelled/pool/validation")
+          file: file,
+          problem: "index \(index) appears twice in labelled/pool/validation"
+        )
       }
       seen[index] = true
     }
     guard seen.allSatisfy({ $0 }) else {
       throw ExperimentError.invalidArtifact(
-        file: file, problem: "labelled, pool and validation do not cover all training images")
+        file: file,
+        problem: "labelled, pool and validation do not cover all training images"
+      )
     }
   }
 
@@ -68,7 +74,10 @@ public struct LabelledSet: Sendable, Equatable {
 
   /// Creates a set from its parts.
   public init(
-    labelled: [Int], pool: [Int], validation: [Int], acquired: [Int] = [],
+    labelled: [Int],
+    pool: [Int],
+    validation: [Int],
+    acquired: [Int] = [],
     acquiredScores: [Double] = []
   ) {
     self.labelled = labelled

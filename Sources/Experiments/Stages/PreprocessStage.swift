@@ -14,14 +14,19 @@ public struct PreprocessStage: Stage {
     public var scaling = MNISTDataset.scaling
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "preprocess"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters = Parameters()
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["mnist"] }
 
   /// Creates the stage.
   public init() {}
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let rawURL = try context.inputURL("raw")
     let raw = try HDF5File.open(rawURL.path)
@@ -30,11 +35,15 @@ public struct PreprocessStage: Stage {
       let files = MNISTFile.files(of: split)
       let label = "\(rawURL.path):\(files.images.name)"
       let pixels = try MNISTIDX.parseImages(
-        try raw.read(files.images.name, as: UInt8.self).values, file: label,
-        expectedCount: files.images.itemCount)
+        try raw.read(files.images.name, as: UInt8.self).values,
+        file: label,
+        expectedCount: files.images.itemCount
+      )
       let labels = try MNISTIDX.parseLabels(
         try raw.read(files.labels.name, as: UInt8.self).values,
-        file: "\(rawURL.path):\(files.labels.name)", expectedCount: files.labels.itemCount)
+        file: "\(rawURL.path):\(files.labels.name)",
+        expectedCount: files.labels.itemCount
+      )
       return MNISTRawSplit(pixels: pixels, labels: labels)
     }
     let data = MNISTRawData(train: try split(.train), test: try split(.test))

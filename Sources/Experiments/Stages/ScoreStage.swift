@@ -24,9 +24,13 @@ public struct ScoreStage: Stage {
     public var poolSubset: Int
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "score"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["scores"] }
   let resources: ExperimentResources
 
@@ -39,10 +43,12 @@ public struct ScoreStage: Stage {
     self.resources = resources
   }
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let set = try LabelledSet(contentsOf: context.inputURL("labelled"))
     var generator = SeededGenerator(seed: context.seed ?? 0)
-    let size = parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
+    let size =
+      parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
     // A uniform subset without replacement, kept in pool order for readability.
     let subset = Array(set.pool.shuffled(using: &generator).prefix(size)).sorted()
     var scores = [Double](repeating: 0, count: subset.count)
@@ -54,7 +60,11 @@ public struct ScoreStage: Stage {
         switch parameters.model {
         case .bayesian:
           try engine.predictMonteCarlo(
-            model, images: images, samples: parameters.mcSamples, generator: &generator)
+            model,
+            images: images,
+            samples: parameters.mcSamples,
+            generator: &generator
+          )
         case .deterministic:
           try engine.predictProbabilities(model, images: images)
         }
@@ -62,7 +72,12 @@ public struct ScoreStage: Stage {
       let passes = parameters.model == .bayesian ? parameters.mcSamples : 1
       scores = parameters.function.scores(
         MCProbabilities(
-          passes: passes, points: subset.count, classes: 10, values: probabilities.scalars))
+          passes: passes,
+          points: subset.count,
+          classes: 10,
+          values: probabilities.scalars
+        )
+      )
     }
     let file = try HDF5File.create(context.outputURL("scores").path)
     try file.write(subset.map(Int64.init), shape: [subset.count], to: "subset")

@@ -19,9 +19,13 @@ public struct SplitStage: Stage {
     public var initialPerClass: Int
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "split"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["labelled"] }
   let resources: ExperimentResources
 
@@ -31,24 +35,32 @@ public struct SplitStage: Stage {
     self.resources = resources
   }
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let data = try resources.dataset(at: context.inputURL("data"))
     var generator = SeededGenerator(seed: context.seed ?? 0)
     let set = try Self.split(
-      labels: data.trainLabels, validation: parameters.validation,
-      initialPerClass: parameters.initialPerClass, generator: &generator)
+      labels: data.trainLabels,
+      validation: parameters.validation,
+      initialPerClass: parameters.initialPerClass,
+      generator: &generator
+    )
     try set.validate(trainingCount: data.trainLabels.count, file: "split of \(context.id)")
     try set.write(to: context.outputURL("labelled"))
   }
 
   /// The split itself, a pure function of the labels and the generator.
   static func split(
-    labels: [Int], validation: Int, initialPerClass: Int, generator: inout SeededGenerator
+    labels: [Int],
+    validation: Int,
+    initialPerClass: Int,
+    generator: inout SeededGenerator
   ) throws -> LabelledSet {
     let permutation = Array(labels.indices).shuffled(using: &generator)
     guard validation + 10 * initialPerClass < labels.count else {
       throw ExperimentError.infeasible(
-        "validation \(validation) + initial \(10 * initialPerClass) exceed \(labels.count) images")
+        "validation \(validation) + initial \(10 * initialPerClass) exceed \(labels.count) images"
+      )
     }
     let validationSet = Array(permutation.prefix(validation))
     var perClass = [Int](repeating: 0, count: 10)

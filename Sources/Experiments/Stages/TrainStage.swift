@@ -23,9 +23,13 @@ public struct TrainStage: Stage {
     public var learningRate: Double
   }
 
+  /// The stage kind, part of every cache key.
   public static let kind = "train"
+  /// Bumped whenever the stage\'s logic changes.
   public static let version = 1
+  /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
+  /// The HDF5 artifacts the stage writes.
   public var outputs: [String] { ["model"] }
   let resources: ExperimentResources
 
@@ -35,6 +39,7 @@ public struct TrainStage: Stage {
     self.resources = resources
   }
 
+  /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let data = try resources.dataset(at: context.inputURL("data"))
     let set = try LabelledSet(contentsOf: context.inputURL("labelled"))
@@ -43,14 +48,22 @@ public struct TrainStage: Stage {
     var optimizer = Adam.Configuration()
     optimizer.learningRate = Float(parameters.learningRate)
     let configuration = TrainingConfiguration(
-      epochs: parameters.epochs, batchSize: parameters.batchSize,
-      weightDecay: Float(parameters.weightDecay), optimizer: optimizer)
+      epochs: parameters.epochs,
+      batchSize: parameters.batchSize,
+      weightDecay: Float(parameters.weightDecay),
+      optimizer: optimizer
+    )
     var state = TrainingState(
-      architecture: .paper, optimizer: optimizer,
-      generator: SeededGenerator(seed: context.seed ?? 0))
+      architecture: .paper,
+      optimizer: optimizer,
+      generator: SeededGenerator(seed: context.seed ?? 0)
+    )
     try resources.withEngine { engine in
       _ = try engine.train(
-        &state, images: images, labels: labels, configuration: configuration
+        &state,
+        images: images,
+        labels: labels,
+        configuration: configuration
       ) { report in
         context.reportProgress(Double(report.completedEpochs) / Double(report.totalEpochs))
         return context.isCancelled ? .stop : .proceed

@@ -12,7 +12,8 @@ struct Bench: ParsableCommand {
       passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images),
       gemm_reference (a large square sgemm through oneDNN: the machine's practical peak).
       Compare with ../shared/bench/torch_reference.py run in the same sitting.
-      """)
+      """
+  )
 
   @Flag(help: "Print one JSON object keyed by workload.")
   var json = false
@@ -47,17 +48,21 @@ struct Bench: ParsableCommand {
     print("oneDNN \(ComputeEngine.oneDNNVersion), convolution: \(isa), T = \(mcSamples)")
     print(
       "workload".padding(toLength: 16, withPad: " ", startingAt: 0)
-        + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10))
+        + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10)
+    )
     for result in results {
       print(
         result.name.padding(toLength: 16, withPad: " ", startingAt: 0)
           + String(format: "%.3f", result.seconds).leftPadded(10)
           + String(format: "%.0f", result.itemsPerSecond).leftPadded(14)
-          + String(format: "%.1f", result.gflops).leftPadded(10) + "  \(result.itemUnit)")
+          + String(format: "%.1f", result.gflops).leftPadded(10) + "  \(result.itemUnit)"
+      )
     }
     let byName = Dictionary(uniqueKeysWithValues: results.map { ($0.name, $0) })
     if let fast = byName["score_mc_fast"], let naive = byName["score_mc_naive"] {
-      print(String(format: "fast MC scoring is %.1fx faster than naive", naive.seconds / fast.seconds))
+      print(
+        String(format: "fast MC scoring is %.1fx faster than naive", naive.seconds / fast.seconds)
+      )
     }
   }
 }

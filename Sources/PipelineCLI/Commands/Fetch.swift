@@ -6,7 +6,8 @@ import PipelineCore
 /// `pipeline fetch mnist`: download (or copy from a mirror), verify and preprocess MNIST.
 struct Fetch: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Download, verify and preprocess a data set; prints the path of its HDF5 file.")
+    abstract: "Download, verify and preprocess a data set; prints the path of its HDF5 file."
+  )
 
   /// The data sets `fetch` knows.
   enum DataSet: String, ExpressibleByArgument, CaseIterable {
@@ -23,6 +24,9 @@ struct Fetch: ParsableCommand {
     let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
     let graph = try ExperimentPlan.dataGraph()
     _ = try runner.run(graph, recordAs: "fetch-mnist")
-    print(try runner.verifiedArtifactURL(of: ExperimentPlan.preprocessID, artifact: "mnist", in: graph).path)
+    print(
+      try runner.verifiedArtifactURL(of: ExperimentPlan.preprocessID, artifact: "mnist", in: graph)
+        .path
+    )
   }
 }

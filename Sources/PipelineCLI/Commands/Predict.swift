@@ -13,7 +13,8 @@ struct Predict: ParsableCommand {
       The checkpoint needs conv1.weight [32,1,4,4], conv1.bias [32], conv2.weight [32,32,4,4],
       conv2.bias [32], fc1.weight [128,3872], fc1.bias [128], fc2.weight [10,128], fc2.bias [10]
       (float32, at the file's root). Writes `probabilities` [N,10], or [T,N,10] with --mc.
-      """)
+      """
+  )
 
   /// The MNIST split to predict.
   enum Split: String, ExpressibleByArgument, CaseIterable {
@@ -26,7 +27,10 @@ struct Predict: ParsableCommand {
   @Option(help: "The split to predict: test or train.")
   var split: Split = .test
 
-  @Option(name: .customLong("mc"), help: "Monte Carlo dropout passes T (default: deterministic, dropout off).")
+  @Option(
+    name: .customLong("mc"),
+    help: "Monte Carlo dropout passes T (default: deterministic, dropout off)."
+  )
   var mcSamples: Int?
 
   @Option(help: "Seed of the MC-dropout masks.")
@@ -38,7 +42,9 @@ struct Predict: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   func validate() throws {
-    if let mcSamples, mcSamples < 1 { throw ValidationError("--mc must be at least 1, got \(mcSamples)") }
+    if let mcSamples, mcSamples < 1 {
+      throw ValidationError("--mc must be at least 1, got \(mcSamples)")
+    }
   }
 
   func run() throws {
@@ -56,7 +62,12 @@ struct Predict: ParsableCommand {
     let graph = try ExperimentPlan.dataGraph()
     _ = try runner.run(graph, recordAs: "fetch-mnist")
     let dataset = try MNISTTensors(
-      contentsOf: try runner.verifiedArtifactURL(of: ExperimentPlan.preprocessID, artifact: "mnist", in: graph))
+      contentsOf: try runner.verifiedArtifactURL(
+        of: ExperimentPlan.preprocessID,
+        artifact: "mnist",
+        in: graph
+      )
+    )
     let (images, labels): (Tensor, [Int]) =
       switch split {
       case .test: dataset.testSet(first: 0)
@@ -68,7 +79,11 @@ struct Predict: ParsableCommand {
     if let mcSamples {
       var generator = SeededGenerator(root: seed, path: ["predict"])
       probabilities = try engine.predictMonteCarlo(
-        model, images: images, samples: mcSamples, generator: &generator)
+        model,
+        images: images,
+        samples: mcSamples,
+        generator: &generator
+      )
     } else {
       probabilities = try engine.predictProbabilities(model, images: images)
     }
@@ -97,7 +112,14 @@ struct Predict: ParsableCommand {
     }
     let mode = mcSamples.map { "MC dropout, T = \($0)" } ?? "deterministic"
     print(
-      String(format: "%@ accuracy (%@): %.4f (%d of %d)", split.rawValue, mode,
-        Double(correct) / Double(n), correct, n))
+      String(
+        format: "%@ accuracy (%@): %.4f (%d of %d)",
+        split.rawValue,
+        mode,
+        Double(correct) / Double(n),
+        correct,
+        n
+      )
+    )
   }
 }

@@ -6,7 +6,8 @@ import PipelineCore
 /// `pipeline replay TARGET --cell ID --round R`: re-execute one round and compare digests.
 struct Replay: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Re-execute one round of a cell from its cached inputs and verify it bit for bit.")
+    abstract: "Re-execute one round of a cell from its cached inputs and verify it bit for bit."
+  )
 
   @Argument(help: "The target (see `pipeline list`).")
   var target: String
@@ -36,12 +37,15 @@ struct Replay: ParsableCommand {
     for stage in report.stages {
       for artifact in stage.artifacts {
         if artifact.isIdentical {
-          print("\(stage.id) \(artifact.name): identical (sha256 \(artifact.cachedSHA256.prefix(16)))")
+          print(
+            "\(stage.id) \(artifact.name): identical (sha256 \(artifact.cachedSHA256.prefix(16)))"
+          )
         } else {
           print(
             "\(stage.id) \(artifact.name): DIFFERS: cached sha256 \(artifact.cachedSHA256.prefix(16)), "
               + "replayed \(artifact.replayedSHA256.prefix(16)); differing datasets: "
-              + artifact.differingDatasets.joined(separator: ", "))
+              + artifact.differingDatasets.joined(separator: ", ")
+          )
         }
         identical = identical && artifact.isIdentical
       }
@@ -50,7 +54,8 @@ struct Replay: ParsableCommand {
       print("verified: round \(round) of \(cell) reproduces bit for bit")
     } else {
       throw CLIError.replayFailed(
-        "replay of round \(round) of \(cell) differs from the cache (see above)")
+        "replay of round \(round) of \(cell) differs from the cache (see above)"
+      )
     }
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import PipelineCore
+import Reports
 
 /// `pipeline reproduce TARGET`: run what is missing, reuse what is cached, render the report.
 struct Reproduce: ParsableCommand {
@@ -10,9 +11,12 @@ struct Reproduce: ParsableCommand {
     discussion: """
       Runs only the stages whose results are not cached; rerunning a finished target computes
       nothing. Interrupt with Ctrl-C at any time and rerun the same command to resume.
-      """)
+      """
+  )
 
-  @Argument(help: "The target: a document in Pipelines/ (fig1, fig2, table1, table2; see `pipeline list`).")
+  @Argument(
+    help: "The target: a document in Pipelines/ (fig1, fig2, table1, table2; see `pipeline list`)."
+  )
   var target: String
 
   @OptionGroup var profile: ProfileOptions
@@ -35,7 +39,8 @@ struct Reproduce: ParsableCommand {
       let p = workspace.plan.profile
       printError(
         "\(target): profile \(p.name), \(workspace.plan.cells.count) cells x "
-          + "\(p.parameters.rounds + 1) rounds, \(workspace.plan.graph.nodes.count) stages")
+          + "\(p.parameters.rounds + 1) rounds, \(workspace.plan.graph.nodes.count) stages"
+      )
       if let notice = p.notice { printError(notice) }
     }
     do {
@@ -45,14 +50,16 @@ struct Reproduce: ParsableCommand {
       if runner.isCancelled {
         printError(
           "stopped: \(workspace.console.executedStages) stages were computed and committed this "
-            + "time. Resume with: pipeline reproduce \(CommandLine.arguments.dropFirst(2).joined(separator: " "))")
+            + "time. Resume with: pipeline reproduce \(CommandLine.arguments.dropFirst(2).joined(separator: " "))"
+        )
         throw ExitCode(130)
       }
       if "\(error)".contains("No space left on device") {
         throw CLIError.invalidArgument(
           "\(error)\nThe disk holding \(data.dataDirectory.path) is full. Everything committed "
             + "so far is kept: free some space (`pipeline gc` removes unused cache entries) or "
-            + "pass --data-dir on a larger disk, then rerun the same command.")
+            + "pass --data-dir on a larger disk, then rerun the same command."
+        )
       }
       throw error
     }
@@ -65,12 +72,18 @@ struct Reproduce: ParsableCommand {
       let elapsed = ContinuousClock.now - started
       try RecordedRun(
         command: (["pipeline"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-        gitCommit: git.commit, gitDirty: git.dirty,
+        gitCommit: git.commit,
+        gitDirty: git.dirty,
         wallSeconds: Double(elapsed.components.seconds)
           + Double(elapsed.components.attoseconds) / 1e18,
-        cpuModel: system.cpuModel, cores: system.cores, memoryBytes: system.memoryBytes,
-        operatingSystem: system.operatingSystem, swiftVersion: software.swift,
-        hdf5Version: software.hdf5, oneDNNVersion: software.oneDNN, oneDNNISA: software.oneDNNISA,
+        cpuModel: system.cpuModel,
+        cores: system.cores,
+        memoryBytes: system.memoryBytes,
+        operatingSystem: system.operatingSystem,
+        swiftVersion: software.swift,
+        hdf5Version: software.hdf5,
+        oneDNNVersion: software.oneDNN,
+        oneDNNISA: software.oneDNNISA,
         executedRounds: workspace.console.executedRounds,
         sources: MNISTSources.digests
       ).save(data.dataDirectory, workspace.recordName)
@@ -83,13 +96,13 @@ struct Reproduce: ParsableCommand {
   }
 }
 
-import Reports
-
 extension Reproduce {
   /// The run's results; an artifact that fails its digest check when read (the run itself
   /// reuses entries after a size check only) has been quarantined, so running the graph again
   /// recomputes it and what depends on it, as the promise "rerun and it finishes" requires.
-  private func resultsRecomputingCorruptEntries(_ workspace: Workspace) throws
+  private func resultsRecomputingCorruptEntries(
+    _ workspace: Workspace
+  ) throws
     -> ExperimentResults
   {
     var attempts = 0

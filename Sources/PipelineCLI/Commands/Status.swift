@@ -6,7 +6,8 @@ import PipelineCore
 /// `pipeline status TARGET`: what a run would do, per cell, and why.
 struct Status: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show, per cell, which rounds are cached, will run, or wait on upstream, and why.")
+    abstract: "Show, per cell, which rounds are cached, will run, or wait on upstream, and why."
+  )
 
   @Argument(help: "The target (see `pipeline list`).")
   var target: String
@@ -20,10 +21,15 @@ struct Status: ParsableCommand {
     let statuses = try workspace.runner.status(plan.graph)
     let p = plan.profile
     print("\(target) — profile \(p.name): \(p.summary)")
-    if !p.overrides.isEmpty { print("overrides: " + p.overrides.map(\.description).joined(separator: " ")) }
+    if !p.overrides.isEmpty {
+      print("overrides: " + p.overrides.map(\.description).joined(separator: " "))
+    }
     print(
       "parameters: "
-        + ProfileOverride.specs.map { "\($0.key)=\($0.value(in: p.parameters))" }.joined(separator: " "))
+        + ProfileOverride.specs.map { "\($0.key)=\($0.value(in: p.parameters))" }.joined(
+          separator: " "
+        )
+    )
     print("")
     var groups: [String: [StageNode]] = [:]
     var order: [String] = []
@@ -64,7 +70,8 @@ struct Status: ParsableCommand {
         ).count
         line += rounds > 0 ? "\(doneRounds)/\(rounds) rounds cached; " : "\(cached) cached; "
         if let next = willRun.first {
-          line += "will run \(next.id.rawValue.split(separator: "/").suffix(2).joined(separator: "/"))"
+          line +=
+            "will run \(next.id.rawValue.split(separator: "/").suffix(2).joined(separator: "/"))"
           if willRun.count > 1 { line += " (+\(willRun.count - 1) more)" }
           if !waiting.isEmpty { line += "; " }
         }
@@ -75,11 +82,14 @@ struct Status: ParsableCommand {
     print("")
     print(
       "stages: \(totals.cached) cached, \(totals.willRun) will run, "
-        + "\(totals.waiting) waiting on upstream (of \(plan.graph.nodes.count))")
+        + "\(totals.waiting) waiting on upstream (of \(plan.graph.nodes.count))"
+    )
     if !changes.isEmpty {
       print("\nchanged since the last run (component: old -> new):")
       for (change, info) in changes.sorted(by: { $0.key < $1.key }) {
-        print("  \(change)  [\(info.count) stage\(info.count == 1 ? "" : "s"), e.g. \(info.example)]")
+        print(
+          "  \(change)  [\(info.count) stage\(info.count == 1 ? "" : "s"), e.g. \(info.example)]"
+        )
       }
     }
     if totals.willRun + totals.waiting == 0 { print("nothing to do: the target is complete") }

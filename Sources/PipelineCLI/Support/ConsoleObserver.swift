@@ -52,7 +52,9 @@ final class ConsoleObserver: PipelineObserver {
     case .stageFailed(let id, let message):
       emit("error in \(id): \(message)")
     case .removedStaleTemporary(let url):
-      if !quiet { emit("removed temporary files left by an interrupted run: \(url.lastPathComponent)") }
+      if !quiet {
+        emit("removed temporary files left by an interrupted run: \(url.lastPathComponent)")
+      }
     case .stageStarted, .stageLog, .progress:
       break
     }
@@ -73,8 +75,13 @@ final class ConsoleObserver: PipelineObserver {
         if let group, let round { "\(group) round \(round)/\(rounds)" } else { id.rawValue }
       state.display.record(
         .init(
-          unitsDone: state.done, unitsTotal: max(total, state.done), label: label,
-          wasExecuted: executed, completesRound: isEvaluation || group == "mnist"))
+          unitsDone: state.done,
+          unitsTotal: max(total, state.done),
+          label: label,
+          wasExecuted: executed,
+          completesRound: isEvaluation || group == "mnist"
+        )
+      )
     }
   }
 

@@ -18,7 +18,9 @@ final class InterruptHandler: @unchecked Sendable {
         FileHandle.standardError.write(
           Data(
             ("\ninterrupted: stopping after the current step; everything committed is kept. "
-              + "Rerun the same command to resume (press Ctrl-C again to quit now).\n").utf8))
+              + "Rerun the same command to resume (press Ctrl-C again to quit now).\n").utf8
+          )
+        )
         handler()
       }
       source.resume()
@@ -36,5 +38,9 @@ final class InterruptHandler: @unchecked Sendable {
 private final class CountBox: @unchecked Sendable {
   private var value = 0
   private let lock = NSLock()
-  func increment() -> Int { lock.withLock { value += 1; return value } }
+  func increment() -> Int {
+    lock.withLock {
+      value += 1; return value
+    }
+  }
 }

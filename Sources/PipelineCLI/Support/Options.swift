@@ -13,7 +13,9 @@ struct DataOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
       "A local directory holding the four MNIST files (gzipped or not) instead of the network.",
-      discussion: "Defaults to $DBAL_MNIST_MIRROR when set."))
+      discussion: "Defaults to $DBAL_MNIST_MIRROR when set."
+    )
+  )
   var mnistMirror: String?
 
   @Option(help: ArgumentHelp("Where the target documents live.", visibility: .hidden))
@@ -46,7 +48,9 @@ struct ProfileOptions: ParsableArguments {
     name: .customLong("set"),
     help: ArgumentHelp(
       "Override one profile value, e.g. --set rounds=30 (repeatable; enters the cache keys).",
-      valueName: "key=value"))
+      valueName: "key=value"
+    )
+  )
   var overrides: [String] = []
 
   func resolve() throws -> (Profile, [ProfileOverride]) {

@@ -24,10 +24,20 @@ struct RecordedRun: Codable {
   var sources: [String: String]
 
   var system: SystemInfo {
-    SystemInfo(cpuModel: cpuModel, cores: cores, memoryBytes: memoryBytes, operatingSystem: operatingSystem)
+    SystemInfo(
+      cpuModel: cpuModel,
+      cores: cores,
+      memoryBytes: memoryBytes,
+      operatingSystem: operatingSystem
+    )
   }
   var software: SoftwareVersions {
-    SoftwareVersions(swift: swiftVersion, hdf5: hdf5Version, oneDNN: oneDNNVersion, oneDNNISA: oneDNNISA)
+    SoftwareVersions(
+      swift: swiftVersion,
+      hdf5: hdf5Version,
+      oneDNN: oneDNNVersion,
+      oneDNNISA: oneDNNISA
+    )
   }
   var sourceDigests: [(name: String, sha256: String)] {
     sources.sorted { $0.key < $1.key }.map { (name: $0.key, sha256: $0.value) }
@@ -46,7 +56,9 @@ struct RecordedRun: Codable {
   func save(_ dataDirectory: URL, _ name: String) throws {
     let target = Self.url(dataDirectory, name)
     try FileManager.default.createDirectory(
-      at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+      at: target.deletingLastPathComponent(),
+      withIntermediateDirectories: true
+    )
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(self).write(to: target, options: .atomic)
@@ -60,8 +72,11 @@ enum ToolInfo {
 
   static func softwareVersions() -> SoftwareVersions {
     SoftwareVersions(
-      swift: swiftVersion, hdf5: HDF5Library.version, oneDNN: ComputeEngine.oneDNNVersion,
-      oneDNNISA: (try? ComputeEngine().convolutionImplementation()) ?? "unknown")
+      swift: swiftVersion,
+      hdf5: HDF5Library.version,
+      oneDNN: ComputeEngine.oneDNNVersion,
+      oneDNNISA: (try? ComputeEngine().convolutionImplementation()) ?? "unknown"
+    )
   }
 
   /// The compiler that built this binary.

@@ -17,28 +17,43 @@ struct Workspace {
   var recordName: String { "\(plan.target).\(plan.profile.name)" }
 
   init(
-    target: String, options: DataOptions, profile: ProfileOptions, jobs: Int = 1,
+    target: String,
+    options: DataOptions,
+    profile: ProfileOptions,
+    jobs: Int = 1,
     progress: Bool = true
   ) throws {
     self.options = options
     document = try options.catalog.document(target)
     let (base, overrides) = try profile.resolve()
     plan = try ExperimentPlan(
-      document: document, profile: base, overrides: overrides, resources: ExperimentResources())
+      document: document,
+      profile: base,
+      overrides: overrides,
+      resources: ExperimentResources()
+    )
     console = ConsoleObserver(quiet: options.quiet, showProgress: progress, plan: plan)
     runner = try Self.runner(options: options, jobs: jobs, observer: console)
   }
 
   /// A runner over the data directory's cache.
-  static func runner(options: DataOptions, jobs: Int, observer: any PipelineObserver) throws
+  static func runner(
+    options: DataOptions,
+    jobs: Int,
+    observer: any PipelineObserver
+  ) throws
     -> PipelineRunner
   {
     try checkWritable(options.dataDirectory)
     var settings = ["data-dir": options.dataDirectory.path]
     if let mirror = options.resolvedMirror { settings["mnist-mirror"] = mirror }
     return PipelineRunner(
-      store: try ArtifactStore(root: options.cacheDirectory), jobs: jobs,
-      toolVersion: ToolInfo.version, settings: settings, observer: observer)
+      store: try ArtifactStore(root: options.cacheDirectory),
+      jobs: jobs,
+      toolVersion: ToolInfo.version,
+      settings: settings,
+      observer: observer
+    )
   }
 
   /// Fails early, with the fix, when the data directory cannot be written.
@@ -50,7 +65,9 @@ struct Workspace {
       if manager.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
         if !isDirectory.boolValue {
           throw CLIError.dataDirectory(
-            directory.path, "cannot be created: \(ancestor.path) is a regular file, not a folder")
+            directory.path,
+            "cannot be created: \(ancestor.path) is a regular file, not a folder"
+          )
         }
         break
       }
@@ -59,7 +76,10 @@ struct Workspace {
     do {
       try manager.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw CLIError.dataDirectory(directory.path, "cannot be created (\(error.localizedDescription))")
+      throw CLIError.dataDirectory(
+        directory.path,
+        "cannot be created (\(error.localizedDescription))"
+      )
     }
     guard manager.isWritableFile(atPath: directory.path) else {
       throw CLIError.dataDirectory(directory.path, "is not writable")
@@ -89,11 +109,13 @@ struct Workspace {
     let recorded = RecordedRun.load(options.dataDirectory, recordName)
     let inputs = ReportInputs(
       figures: Dictionary(
-        uniqueKeysWithValues: document.figures.map { ($0.id, results.figure($0)) }),
+        uniqueKeysWithValues: document.figures.map { ($0.id, results.figure($0)) }
+      ),
       tables: Dictionary(uniqueKeysWithValues: document.tables.map { ($0.id, results.table($0)) }),
       values: results.values,
       provenance: try provenance(results: results, recorded: recorded),
-      completeness: results.isComplete ? .complete : .partial(results.progress))
+      completeness: results.isComplete ? .complete : .partial(results.progress)
+    )
     let report = try ReportRenderer.render(document: document, inputs: inputs)
     return try report.write(to: options.reportsDirectory)
   }
@@ -133,19 +155,28 @@ struct Workspace {
         }
       }
       return CellExecution(
-        cell: cell.description, roundsCached: cached, roundsExecuted: executed,
-        computeSeconds: seconds)
+        cell: cell.description,
+        roundsCached: cached,
+        roundsExecuted: executed,
+        computeSeconds: seconds
+      )
     }
     let system = recorded?.system ?? SystemInfo.current()
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
-      gitCommit: recorded?.gitCommit, gitDirty: recorded?.gitDirty ?? false,
+      gitCommit: recorded?.gitCommit,
+      gitDirty: recorded?.gitDirty ?? false,
       profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
       profileNotice: plan.profile.notice,
-      parameters: parameters, parametersDigest: ParameterDigest.of(p),
-      rootSeed: UInt64(p.seed), inputs: inputs, cells: cells,
+      parameters: parameters,
+      parametersDigest: ParameterDigest.of(p),
+      rootSeed: UInt64(p.seed),
+      inputs: inputs,
+      cells: cells,
       software: recorded?.software ?? ToolInfo.softwareVersions(),
-      system: system, wallSeconds: recorded?.wallSeconds ?? 0)
+      system: system,
+      wallSeconds: recorded?.wallSeconds ?? 0
+    )
   }
 }
 
