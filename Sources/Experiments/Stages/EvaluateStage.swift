@@ -68,8 +68,9 @@ public struct EvaluateStage: Stage {
     try file.close()
   }
 
-  /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities.
-  static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double
+  /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities
+  /// (ties go to the lowest class); `passes` = 1 for deterministic predictions.
+  public static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double
   {
     let n = labels.count
     var correct = 0

@@ -89,19 +89,9 @@ struct Predict: ParsableCommand {
     }
     let passes = mcSamples ?? 1
     let n = labels.count
-    var correct = 0
-    probabilities.withUnsafeBufferPointer { p in
-      for i in 0..<n {
-        var best = 0
-        var bestValue = -Float.infinity
-        for c in 0..<10 {
-          var total: Float = 0
-          for t in 0..<passes { total += p[(t * n + i) * 10 + c] }
-          if total > bestValue { (best, bestValue) = (c, total) }
-        }
-        if best == labels[i] { correct += 1 }
-      }
-    }
+    let accuracy = EvaluateStage.accuracy(
+      probabilities.scalars, passes: passes, labels: labels, classes: 10)
+    let correct = Int((accuracy * Double(n)).rounded())
     if let output {
       let file = try HDF5File.create(output)
       let shape = mcSamples == nil ? [n, 10] : [passes, n, 10]
