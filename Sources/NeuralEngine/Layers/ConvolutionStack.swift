@@ -5,11 +5,17 @@
 /// `[N, C, P, P]` with `P = (S-2k+2) / 2`, returned flattened as `[N, C·P·P]` in
 /// (channel, row, column) order. The paper's model: 28 → 25 → 22 → 11, 3872 features.
 ///
-/// The convolutions and pooling let oneDNN choose their layouts (`format_tag_any`, blocked
-/// `nChw16c` on AVX-512), so activations stay blocked from conv1 to the pool; bias and ReLU are
-/// fused into each convolution. Plain layouts appear only at the edges: the input images, the
-/// weights in PyTorch's `[O, I, kh, kw]` order, and the flattened features. Every primitive and
-/// buffer is created once per batch size (creating a primitive runs oneDNN's JIT).
+/// The convolutions let oneDNN choose their layouts (`format_tag_any`: blocked `nChw8c` on
+/// AVX2, `nChw16c` on AVX-512), so activations stay blocked from conv1 to the pool; bias and
+/// ReLU are fused into each convolution. Plain layouts appear only at the edges: the input
+/// images, the weights in PyTorch's `[O, I, kh, kw]` order, and the flattened features. Every
+/// primitive and buffer is created once per batch size (creating a primitive runs oneDNN's JIT).
+///
+/// Three steps are hand-written kernels on oneDNN's blocked buffers instead of primitives,
+/// because they are memory-bound passes that fuse: the max-pool writes the plain features
+/// directly (``MaxPooling``); its backward folds in ReLU2's; and conv1's weight gradient folds
+/// in ReLU1's backward and reads the single-channel images unpadded
+/// (``ImageConvolutionGradient``).
 final class ConvolutionStack {
   /// The sizes of one stack.
   struct Shape: Hashable, Sendable {
@@ -55,8 +61,15 @@ final class ConvolutionStack {
   /// The implementation oneDNN chose for the big convolution, e.g. "jit:avx512_core".
   let implementation: String
 
-  private var forwardSteps: [BoundPrimitive] = []
-  private var backwardSteps: [BoundPrimitive] = []
+  /// One step of a pass: a oneDNN primitive, or a hand-written kernel that runs once the
+  /// stream has finished everything before it.
+  private enum Step {
+    case primitive(BoundPrimitive)
+    case kernel(() -> Void)
+  }
+
+  private var forwardSteps: [Step] = []
+  private var backwardSteps: [Step] = []
 
   init(shape: Shape, training: Bool, context: DNNLContext) throws {
     precondition(shape.batch > 0 && shape.pooledSize > 0, "convolution stack too small: \(shape)")
@@ -80,7 +93,7 @@ final class ConvolutionStack {
     conv1Bias = try DNNLMemory(biasDescriptor, in: context)
     conv2Bias = try DNNLMemory(biasDescriptor, in: context)
 
-    var forward: [BoundPrimitive] = []
+    var forward: [Step] = []
     // conv1 + bias + ReLU
     let conv1 = try context.convolutionForward(
       source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: .any),
@@ -99,10 +112,12 @@ final class ConvolutionStack {
     )
     let conv1Output = try DNNLMemory(conv1.descriptor(for: .destination), in: context)
     forward.append(
-      conv1.bind([
-        (.source, conv1Source), (.weights, conv1Weights), (.bias, conv1Bias),
-        (.destination, conv1Output),
-      ])
+      .primitive(
+        conv1.bind([
+          (.source, conv1Source), (.weights, conv1Weights), (.bias, conv1Bias),
+          (.destination, conv1Output),
+        ])
+      )
     )
     // conv2 + bias + ReLU, reading conv1's blocked output directly
     let conv2 = try context.convolutionForward(
@@ -128,35 +143,23 @@ final class ConvolutionStack {
     )
     let conv2Output = try DNNLMemory(conv2.descriptor(for: .destination), in: context)
     forward.append(
-      conv2.bind([
-        (.source, conv2Source), (.weights, conv2Weights), (.bias, conv2Bias),
-        (.destination, conv2Output),
-      ])
+      .primitive(
+        conv2.bind([
+          (.source, conv2Source), (.weights, conv2Weights), (.bias, conv2Bias),
+          (.destination, conv2Output),
+        ])
+      )
     )
-    // 2x2 max-pool, then one reorder to the plain (channel, row, column) feature order
-    let pool = try context.maxPoolingForward(
-      source: conv2Output.descriptor,
-      destination: MemoryDescriptor(dimensions: [n, c, p, p], layout: .any),
-      training: training
-    )
-    let poolSource = try Self.adapt(
-      conv2Output,
-      to: pool.descriptor(for: .source),
-      context,
-      &forward
-    )
-    let pooled = try DNNLMemory(pool.descriptor(for: .destination), in: context)
-    let workspaceDescriptor = pool.descriptor(for: .workspace)
-    let workspace =
-      training && workspaceDescriptor.byteCount > 0
-      ? try DNNLMemory(workspaceDescriptor, in: context) : nil
-    var poolArguments: [(ArgumentRole, DNNLMemory)] = [
-      (.source, poolSource), (.destination, pooled),
-    ]
-    if let workspace { poolArguments.append((.workspace, workspace)) }
-    forward.append(pool.bind(poolArguments))
+    // 2x2 max-pool by hand, straight into the plain (channel, row, column) feature order
+    let (poolSource, poolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
     let plainFeatures = try MemoryDescriptor(dimensions: [n, c, p, p], layout: .nchw)
-    features = try Self.adapt(pooled, to: plainFeatures, context, &forward)
+    let features = try DNNLMemory(plainFeatures, in: context)
+    self.features = features
+    forward.append(
+      .kernel {
+        MaxPooling.forward(source: poolSource.floats, layout: poolLayout, pooled: features.floats)
+      }
+    )
     forwardSteps = forward
 
     guard training else {
@@ -168,39 +171,23 @@ final class ConvolutionStack {
       return
     }
 
-    var backward: [BoundPrimitive] = []
+    var backward: [Step] = []
     let featuresGradient = try DNNLMemory(plainFeatures, in: context)
     let conv1WeightGradient = try DNNLMemory(weight1Descriptor, in: context)
     let conv2WeightGradient = try DNNLMemory(weight2Descriptor, in: context)
     let conv1BiasGradient = try DNNLMemory(biasDescriptor, in: context)
     let conv2BiasGradient = try DNNLMemory(biasDescriptor, in: context)
-    // pool backward: routes each gradient to the maximum recorded in the workspace
-    let poolBackward = try context.maxPoolingBackward(
-      sourceGradient: conv2Output.descriptor,
-      destinationGradient: pooled.descriptor,
-      hint: pool
-    )
-    let pooledGradient = try Self.adapt(
-      featuresGradient,
-      to: poolBackward.descriptor(for: .destinationGradient),
-      context,
-      &backward
-    )
-    let conv2OutputGradient = try DNNLMemory(
-      poolBackward.descriptor(for: .sourceGradient),
-      in: context
-    )
-    var poolBackwardArguments: [(ArgumentRole, DNNLMemory)] = [
-      (.destinationGradient, pooledGradient), (.sourceGradient, conv2OutputGradient),
-    ]
-    if let workspace { poolBackwardArguments.append((.workspace, workspace)) }
-    backward.append(poolBackward.bind(poolBackwardArguments))
-    // ReLU2 backward from conv2's (post-ReLU) output
-    let conv2PreActivationGradient = try Self.reluBackward(
-      output: conv2Output,
-      outputGradient: conv2OutputGradient,
-      context,
-      &backward
+    // pool + ReLU2 backward by hand, into conv2's output layout
+    let conv2PreActivationGradient = try DNNLMemory(poolSource.descriptor, in: context)
+    backward.append(
+      .kernel {
+        MaxPooling.backwardThroughReLU(
+          source: poolSource.floats,
+          layout: poolLayout,
+          pooledGradient: featuresGradient.floats,
+          sourceGradient: conv2PreActivationGradient.floats
+        )
+      }
     )
     // conv2 weight/bias gradients
     let conv2Weights2 = try context.convolutionBackwardWeights(
@@ -243,33 +230,36 @@ final class ConvolutionStack {
       in: context
     )
     backward.append(
-      conv2Data.bind([
-        (.destinationGradient, dataOutputGradient), (.weights, dataWeights),
-        (.sourceGradient, conv1OutputGradient),
-      ])
+      .primitive(
+        conv2Data.bind([
+          (.destinationGradient, dataOutputGradient), (.weights, dataWeights),
+          (.sourceGradient, conv1OutputGradient),
+        ])
+      )
     )
-    // ReLU1 backward, then conv1 weight/bias gradients (the images need no gradient)
-    let conv1PreActivationGradient = try Self.reluBackward(
-      output: conv1Output,
-      outputGradient: conv1OutputGradient,
+    // ReLU1 backward and conv1 weight/bias gradients by hand (the images need no gradient)
+    let (activations, activationLayout) = try Self.kernelReadable(conv1Output, context, &backward)
+    let (activationGradient, gradientLayout) = try Self.kernelReadable(
+      conv1OutputGradient,
       context,
       &backward
     )
-    let conv1Weights2 = try context.convolutionBackwardWeights(
-      source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: .any),
-      weightsGradient: MemoryDescriptor(dimensions: [c, cin, k, k], layout: .any),
-      biasGradient: biasDescriptor,
-      destinationGradient: MemoryDescriptor(dimensions: [n, c, s1, s1], layout: .any),
-      hint: conv1
-    )
-    try Self.appendWeightsBackward(
-      conv1Weights2,
-      source: conv1Source,
-      destinationGradient: conv1PreActivationGradient,
-      weightGradient: conv1WeightGradient,
-      biasGradient: conv1BiasGradient,
-      context,
-      &backward
+    let images = input
+    backward.append(
+      .kernel {
+        ImageConvolutionGradient.backward(
+          images: images.floats,
+          inputChannels: cin,
+          imageSize: s,
+          kernelSize: k,
+          activations: activations.floats,
+          activationLayout: activationLayout,
+          activationGradient: activationGradient.floats,
+          gradientLayout: gradientLayout,
+          weightGradient: conv1WeightGradient.floats,
+          biasGradient: conv1BiasGradient.floats
+        )
+      }
     )
 
     self.featuresGradient = featuresGradient
@@ -284,15 +274,25 @@ final class ConvolutionStack {
 
   /// Computes ``features`` from ``input`` and the four parameter memories.
   func forward() throws {
-    for step in forwardSteps { try step.execute(in: context) }
-    try context.wait()
+    try run(forwardSteps)
   }
 
   /// Computes the four parameter gradients from ``featuresGradient`` (overwriting them).
   /// - Precondition: a training stack, after ``forward()`` on the same input.
   func backward() throws {
     precondition(isTraining, "backward() needs a training convolution stack")
-    for step in backwardSteps { try step.execute(in: context) }
+    try run(backwardSteps)
+  }
+
+  private func run(_ steps: [Step]) throws {
+    for step in steps {
+      switch step {
+      case .primitive(let primitive): try primitive.execute(in: context)
+      case .kernel(let kernel):
+        try context.wait()
+        kernel()
+      }
+    }
     try context.wait()
   }
 
@@ -304,37 +304,29 @@ final class ConvolutionStack {
     _ memory: DNNLMemory,
     to descriptor: MemoryDescriptor,
     _ context: DNNLContext,
-    _ steps: inout [BoundPrimitive]
+    _ steps: inout [Step]
   ) throws -> DNNLMemory {
     if memory.descriptor == descriptor { return memory }
     let converted = try DNNLMemory(descriptor, in: context)
     let reorder = try context.reorder(from: memory.descriptor, to: descriptor)
-    steps.append(reorder.bind([(.reorderInput, memory), (.reorderOutput, converted)]))
+    steps.append(.primitive(reorder.bind([(.reorderInput, memory), (.reorderOutput, converted)])))
     return converted
   }
 
-  /// Appends a ReLU backward (from the ReLU's output) and returns the pre-activation gradient.
-  private static func reluBackward(
-    output: DNNLMemory,
-    outputGradient: DNNLMemory,
+  /// `memory` with its ``ActivationLayout`` when the hand-written kernels can address it, else
+  /// a plain `nchw` copy made by a reorder appended to `steps`.
+  private static func kernelReadable(
+    _ memory: DNNLMemory,
     _ context: DNNLContext,
-    _ steps: inout [BoundPrimitive]
-  ) throws -> DNNLMemory {
-    let relu = try context.reluBackwardFromOutput(data: output.descriptor)
-    let gradient = try adapt(
-      outputGradient,
-      to: relu.descriptor(for: .destinationGradient),
-      context,
-      &steps
-    )
-    let inputGradient = try DNNLMemory(relu.descriptor(for: .sourceGradient), in: context)
-    steps.append(
-      relu.bind([
-        (.destination, output), (.destinationGradient, gradient),
-        (.sourceGradient, inputGradient),
-      ])
-    )
-    return inputGradient
+    _ steps: inout [Step]
+  ) throws -> (DNNLMemory, ActivationLayout) {
+    if let layout = memory.descriptor.activationLayout { return (memory, layout) }
+    let plain = try MemoryDescriptor(dimensions: memory.descriptor.dimensions, layout: .nchw)
+    let converted = try adapt(memory, to: plain, context, &steps)
+    guard let layout = converted.descriptor.activationLayout else {
+      preconditionFailure("a plain nchw descriptor always has an activation layout")
+    }
+    return (converted, layout)
   }
 
   /// Appends a convolution weights-gradient primitive writing plain `weightGradient`.
@@ -345,7 +337,7 @@ final class ConvolutionStack {
     weightGradient: DNNLMemory,
     biasGradient: DNNLMemory,
     _ context: DNNLContext,
-    _ steps: inout [BoundPrimitive]
+    _ steps: inout [Step]
   ) throws {
     let boundSource = try adapt(source, to: primitive.descriptor(for: .source), context, &steps)
     let boundGradient = try adapt(
@@ -358,15 +350,19 @@ final class ConvolutionStack {
     let blockedWeights =
       chosen == weightGradient.descriptor ? weightGradient : try DNNLMemory(chosen, in: context)
     steps.append(
-      primitive.bind([
-        (.source, boundSource), (.destinationGradient, boundGradient),
-        (.weightsGradient, blockedWeights), (.biasGradient, biasGradient),
-      ])
+      .primitive(
+        primitive.bind([
+          (.source, boundSource), (.destinationGradient, boundGradient),
+          (.weightsGradient, blockedWeights), (.biasGradient, biasGradient),
+        ])
+      )
     )
     if blockedWeights !== weightGradient {
       let reorder = try context.reorder(from: chosen, to: weightGradient.descriptor)
       steps.append(
-        reorder.bind([(.reorderInput, blockedWeights), (.reorderOutput, weightGradient)])
+        .primitive(
+          reorder.bind([(.reorderInput, blockedWeights), (.reorderOutput, weightGradient)])
+        )
       )
     }
   }

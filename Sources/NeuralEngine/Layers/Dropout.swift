@@ -11,7 +11,9 @@ enum Dropout {
     output: UnsafeMutablePointer<Float>,
     count: Int
   ) {
-    for index in 0..<count { output[index] = input[index] * mask[index] }
+    Parallel.forEachChunk(of: count) { range in
+      for index in range { output[index] = input[index] * mask[index] }
+    }
   }
 
   /// `inputGradient[i] = outputGradient[i] * mask[i]`; the buffers may alias.
@@ -21,7 +23,9 @@ enum Dropout {
     inputGradient: UnsafeMutablePointer<Float>,
     count: Int
   ) {
-    for index in 0..<count { inputGradient[index] = outputGradient[index] * mask[index] }
+    Parallel.forEachChunk(of: count) { range in
+      for index in range { inputGradient[index] = outputGradient[index] * mask[index] }
+    }
   }
 }
 

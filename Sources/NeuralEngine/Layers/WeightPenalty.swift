@@ -1,11 +1,20 @@
 /// The L2 penalty `λ Σ w²` on one weight tensor (the paper puts it on `fc1.weight` only, with
 /// `λ = c / N_train`).
 enum WeightPenalty {
+  /// Partial sums of the forward pass; fixed, so the value never depends on the core count.
+  private static let parts = 8
+
   /// `λ Σ w²`, accumulated in Double.
   static func forward(weights: UnsafeBufferPointer<Float>, coefficient: Float) -> Double {
-    var sum = 0.0
-    for w in weights { sum += Double(w) * Double(w) }
-    return Double(coefficient) * sum
+    var partials = [Double](repeating: 0, count: parts)
+    partials.withUnsafeMutableBufferPointer { partials in
+      Parallel.forEachRange(of: weights.count, parts: parts) { part, range in
+        var sum = 0.0
+        for index in range { sum += Double(weights[index]) * Double(weights[index]) }
+        partials[part] = sum
+      }
+    }
+    return Double(coefficient) * partials.reduce(0, +)
   }
 
   /// Adds the penalty's gradient `2 λ w` to `gradient` (accumulates, like every other backward
@@ -17,6 +26,8 @@ enum WeightPenalty {
   ) {
     precondition(weights.count == gradient.count, "penalty gradient size mismatch")
     let scale = 2 * coefficient
-    for index in weights.indices { gradient[index] += scale * weights[index] }
+    Parallel.forEachChunk(of: weights.count) { range in
+      for index in range { gradient[index] += scale * weights[index] }
+    }
   }
 }

@@ -280,14 +280,17 @@ final class ModelWorkspace {
     key: DropoutKey
   ) {
     let sampler = DropoutMaskSampler(rate: rate)
-    for row in 0..<rows {
-      var generator = DropoutMaskSampler.rowGenerator(
-        seed: key.seed,
-        layer: layer,
-        sample: key.sample,
-        row: key.firstRow + row
-      )
-      sampler.fill(masks + row * width, count: width, generator: &generator)
+    // Rows have their own generators, so the parallel split cannot change the masks.
+    Parallel.forEachChunk(of: rows, grain: max(1, 32_768 / max(width, 1))) { range in
+      for row in range {
+        var generator = DropoutMaskSampler.rowGenerator(
+          seed: key.seed,
+          layer: layer,
+          sample: key.sample,
+          row: key.firstRow + row
+        )
+        sampler.fill(masks + row * width, count: width, generator: &generator)
+      }
     }
   }
 

@@ -92,6 +92,13 @@ struct MemoryDescriptor: Equatable {
     self.raw = raw
   }
 
+  /// The logical dimensions.
+  var dimensions: [Int] {
+    withUnsafeBytes(of: raw.dims) { dims in
+      (0..<Int(raw.ndims)).map { Int(dims.load(fromByteOffset: $0 * 8, as: Int64.self)) }
+    }
+  }
+
   /// The number of bytes a memory of this descriptor occupies (zero for an absent argument).
   var byteCount: Int {
     withUnsafePointer(to: raw) { dnnl_memory_desc_get_size($0) }
@@ -101,6 +108,35 @@ struct MemoryDescriptor: Equatable {
     withUnsafePointer(to: lhs.raw) { l in
       withUnsafePointer(to: rhs.raw) { r in dnnl_memory_desc_equal(l, r) != 0 }
     }
+  }
+}
+
+extension MemoryDescriptor {
+  /// The addressing of a 4-D Float32 descriptor as ``ActivationLayout``, or nil when it is not
+  /// plain or blocked once along the channels (for example `nChw8c`, `nChw16c`, `nchw`, `nhwc`).
+  var activationLayout: ActivationLayout? {
+    guard raw.ndims == 4, raw.format_kind == dnnl_blocked, raw.data_type == dnnl_f32 else {
+      return nil
+    }
+    let blocking = raw.format_desc.blocking
+    let strides = withUnsafeBytes(of: blocking.strides) { Array($0.bindMemory(to: Int64.self)) }
+    let dims = withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self)) }
+    let blocks = withUnsafeBytes(of: blocking.inner_blks) { Array($0.bindMemory(to: Int64.self)) }
+    let indices = withUnsafeBytes(of: blocking.inner_idxs) {
+      Array($0.bindMemory(to: Int64.self))
+    }
+    let channelBlock: Int
+    switch blocking.inner_nblks {
+    case 0: channelBlock = 1
+    case 1 where indices[0] == 1: channelBlock = Int(blocks[0])
+    default: return nil
+    }
+    return ActivationLayout(
+      dimensions: (0..<4).map { Int(dims[$0]) },
+      channelBlock: channelBlock,
+      strides: (0..<4).map { Int(strides[$0]) },
+      offset: Int(raw.offset0)
+    )
   }
 }
 
@@ -418,96 +454,6 @@ extension DNNLContext {
       context: self,
       name: "convolution backward weights"
     )
-  }
-
-  /// A 2x2, stride-2 max-pooling forward primitive (floor mode: a trailing odd row is dropped).
-  func maxPoolingForward(
-    source: MemoryDescriptor,
-    destination: MemoryDescriptor,
-    training: Bool
-  ) throws -> DNNLPrimitive {
-    var operation = dnnl_pooling_desc_t()
-    var (source, destination) = (source.raw, destination.raw)
-    let window: [dnnl_dim_t] = [2, 2]
-    let padding: [dnnl_dim_t] = [0, 0]
-    try check(
-      dnnl_pooling_forward_desc_init(
-        &operation,
-        training ? dnnl_forward_training : dnnl_forward_inference,
-        dnnl_pooling_max,
-        &source,
-        &destination,
-        window,
-        window,
-        padding,
-        padding
-      ),
-      "dnnl_pooling_forward_desc_init"
-    )
-    return try DNNLPrimitive(operation: &operation, context: self, name: "max pooling forward")
-  }
-
-  /// The input-gradient primitive of 2x2 max pooling (routes gradients through the workspace).
-  func maxPoolingBackward(
-    sourceGradient: MemoryDescriptor,
-    destinationGradient: MemoryDescriptor,
-    hint: DNNLPrimitive
-  ) throws -> DNNLPrimitive {
-    var operation = dnnl_pooling_desc_t()
-    var (sourceGradient, destinationGradient) = (sourceGradient.raw, destinationGradient.raw)
-    let window: [dnnl_dim_t] = [2, 2]
-    let padding: [dnnl_dim_t] = [0, 0]
-    try check(
-      dnnl_pooling_backward_desc_init(
-        &operation,
-        dnnl_pooling_max,
-        &sourceGradient,
-        &destinationGradient,
-        window,
-        window,
-        padding,
-        padding
-      ),
-      "dnnl_pooling_backward_desc_init"
-    )
-    return try DNNLPrimitive(
-      operation: &operation,
-      hint: hint,
-      context: self,
-      name: "max pooling backward"
-    )
-  }
-
-  /// The ReLU gradient computed from the ReLU's *output* (so a ReLU fused into a convolution
-  /// needs no stored input): `sourceGradient = destinationGradient * (output > 0)`.
-  func reluBackwardFromOutput(data: MemoryDescriptor) throws -> DNNLPrimitive {
-    var data = data.raw
-    var forward = dnnl_eltwise_desc_t()
-    try check(
-      dnnl_eltwise_forward_desc_init(
-        &forward,
-        dnnl_forward_training,
-        dnnl_eltwise_relu_use_dst_for_bwd,
-        &data,
-        0,
-        0
-      ),
-      "dnnl_eltwise_forward_desc_init"
-    )
-    let hint = try DNNLPrimitive(operation: &forward, context: self, name: "relu forward (hint)")
-    var backward = dnnl_eltwise_desc_t()
-    try check(
-      dnnl_eltwise_backward_desc_init(
-        &backward,
-        dnnl_eltwise_relu_use_dst_for_bwd,
-        &data,
-        &data,
-        0,
-        0
-      ),
-      "dnnl_eltwise_backward_desc_init"
-    )
-    return try DNNLPrimitive(operation: &backward, hint: hint, context: self, name: "relu backward")
   }
 
   /// A layout conversion between two descriptors of the same logical shape.

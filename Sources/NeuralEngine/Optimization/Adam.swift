@@ -88,12 +88,14 @@ public struct Adam: Sendable, Hashable {
         parameters[keyPath: keyPath].withUnsafeMutableBufferPointer { theta in
           firstMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { m in
             secondMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { v in
-              for i in g.indices {
-                m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-                v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-                let mHat = m[i] * firstCorrection
-                let vHat = v[i] * secondCorrection
-                theta[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+              Parallel.forEachChunk(of: g.count) { range in
+                for i in range {
+                  m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+                  v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+                  let mHat = m[i] * firstCorrection
+                  let vHat = v[i] * secondCorrection
+                  theta[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+                }
               }
             }
           }

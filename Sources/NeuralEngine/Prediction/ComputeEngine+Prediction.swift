@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How Monte Carlo dropout prediction runs its `T` stochastic passes.
 public enum MonteCarloStrategy: Sendable, Hashable, Codable {
   /// Runs the deterministic layers before the first dropout (conv → ReLU → conv → ReLU →
@@ -265,22 +263,11 @@ private final class MonteCarloHead {
     }
   }
 
-  /// Calls `body` for every row in `0..<rows`, split into contiguous ranges over all cores.
-  /// Rows must be independent (each writes only its own output row).
+  /// Calls `body` for every row in `0..<rows`, split over all cores. Rows must be independent
+  /// (each writes only its own output row).
   private static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
-    let parts = min(rows, 8)
-    withoutActuallyEscaping(body) { body in
-      let task = UncheckedSendable(body)
-      DispatchQueue.concurrentPerform(iterations: parts) { part in
-        for row in (rows * part / parts)..<(rows * (part + 1) / parts) { task.value(row) }
-      }
+    Parallel.forEachRange(of: rows, parts: 8) { _, range in
+      for row in range { body(row) }
     }
   }
-}
-
-/// Carries a closure whose captured buffers are written at disjoint rows into
-/// `concurrentPerform`.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
 }
