@@ -106,6 +106,38 @@ import Testing
     #expect(abs(dropped - Double(rate)) < 0.01)
     #expect(Set(mask) == [0, 1 / (1 - rate)])
   }
+
+  /// The vector mask paths draw exactly the bits of the documented unit-by-unit definition
+  /// (b bits per unit, low bits first, a fresh 64-bit word when one is used up), so masks and
+  /// therefore cached scores never depend on which path ran. Row lengths that are not multiples
+  /// of 8 or of a word exercise the tails.
+  @Test(arguments: [Float(0.25), 0.5, 0.0625, 0.375, 0.3])
+  func masksFollowTheBitLevelDefinition(rate: Float) {
+    let sampler = DropoutMaskSampler(rate: rate)
+    let bits = (1...16).first { (rate * Float(1 << $0)).rounded() == rate * Float(1 << $0) } ?? 16
+    let threshold = UInt64((rate * Float(1 << bits)).rounded())
+    let scale = 1 / (1 - rate)
+    for count in [1, 7, 37, 128, 3872] {
+      var reference = [Float]()
+      var generator = SeededGenerator(seed: 48)
+      while reference.count < count {
+        var word = generator.next()
+        for _ in 0..<min(64 / bits, count - reference.count) {
+          reference.append((word & ((1 << UInt64(bits)) - 1)) < threshold ? 0 : scale)
+          word >>= UInt64(bits)
+        }
+      }
+      var mask = [Float](repeating: -1, count: count)
+      var fillGenerator = SeededGenerator(seed: 48)
+      sampler.fill(&mask, count: count, generator: &fillGenerator)
+      #expect(mask == reference, "fill, rate \(rate), \(count) units")
+      let input = (0..<count).map { Float($0 % 13) - 6 }
+      var output = [Float](repeating: -1, count: count)
+      var applyGenerator = SeededGenerator(seed: 48)
+      sampler.apply(input: input, output: &output, count: count, generator: &applyGenerator)
+      #expect(output == zip(input, reference).map { $0 * $1 }, "apply, rate \(rate), \(count)")
+    }
+  }
 }
 
 @Suite struct BenchmarkAccountingTests {

@@ -83,19 +83,19 @@ struct DropoutMaskSampler: Sendable {
       mask.update(repeating: 1, count: count)
       return
     }
-    let unitsPerWord = 64 / bitsPerUnit
-    let unitMask: UInt64 = (1 << UInt64(bitsPerUnit)) - 1
-    let bits = UInt64(bitsPerUnit)
-    var index = 0
-    while index < count {
-      var word = generator.next()
-      let end = min(index + unitsPerWord, count)
-      while index < end {
-        mask[index] = (word & unitMask) < dropThreshold ? 0 : scale
-        word >>= bits
-        index += 1
-      }
-    }
+    let scale = scale
+    let kept = SIMD8<Float>(repeating: scale)
+    forEachUnit(
+      count: count,
+      generator: &generator,
+      eight: { index, keep in
+        UnsafeMutableRawPointer(mask + index).storeBytes(
+          of: SIMD8<Float>().replacing(with: kept, where: keep),
+          as: SIMD8<Float>.self
+        )
+      },
+      one: { index, keep in mask[index] = keep ? scale : 0 }
+    )
   }
 
   /// `output[i] = input[i] * mask[i]` with the mask ``fill(_:count:generator:)`` would draw from
@@ -110,16 +110,58 @@ struct DropoutMaskSampler: Sendable {
       output.update(from: input, count: count)
       return
     }
+    let scale = scale
+    forEachUnit(
+      count: count,
+      generator: &generator,
+      eight: { index, keep in
+        let scaled = UnsafeRawPointer(input + index).loadUnaligned(as: SIMD8<Float>.self) * scale
+        UnsafeMutableRawPointer(output + index).storeBytes(
+          of: SIMD8<Float>().replacing(with: scaled, where: keep),
+          as: SIMD8<Float>.self
+        )
+      },
+      one: { index, keep in output[index] = keep ? input[index] * scale : 0 }
+    )
+  }
+
+  /// Decides unit by unit whether it is kept, consuming ``bitsPerUnit`` bits of a 64-bit draw
+  /// per unit, low bits first, and a fresh draw when a word is used up (the definition both
+  /// ``fill(_:count:generator:)`` and ``apply(input:output:count:generator:)`` share).
+  ///
+  /// With 1, 2 or 4 bits per unit (rates that are multiples of 1/2, 1/4, 1/16, such as the
+  /// paper's 0.25 and 0.5) a word holds a whole number of 8-unit groups, and each group is
+  /// decided with one vector compare (`eight`); other rates, and a row's last few units, go one
+  /// by one (`one`). Both paths draw exactly the same bits.
+  @inline(__always)
+  private func forEachUnit(
+    count: Int,
+    generator: inout SeededGenerator,
+    eight: (_ index: Int, _ keep: SIMDMask<SIMD8<Int32>>) -> Void,
+    one: (_ index: Int, _ keep: Bool) -> Void
+  ) {
     let unitsPerWord = 64 / bitsPerUnit
     let unitMask: UInt64 = (1 << UInt64(bitsPerUnit)) - 1
     let bits = UInt64(bitsPerUnit)
-    let scale = scale
+    let vectorized = bitsPerUnit == 1 || bitsPerUnit == 2 || bitsPerUnit == 4
+    let laneShifts = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &* UInt32(bitsPerUnit)
+    let fieldMask = SIMD8<UInt32>(repeating: UInt32(unitMask))
+    let threshold = SIMD8<UInt32>(repeating: UInt32(dropThreshold))
     var index = 0
     while index < count {
       var word = generator.next()
       let end = min(index + unitsPerWord, count)
+      if vectorized {
+        while index + 8 <= end {
+          let fields =
+            (SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: word)) &>> laneShifts) & fieldMask
+          eight(index, fields .>= threshold)
+          word >>= 8 * bits
+          index += 8
+        }
+      }
       while index < end {
-        output[index] = (word & unitMask) < dropThreshold ? 0 : input[index] * scale
+        one(index, (word & unitMask) >= dropThreshold)
         word >>= bits
         index += 1
       }
