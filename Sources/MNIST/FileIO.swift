@@ -22,9 +22,12 @@ enum FileIO {
 
   /// Writes `bytes` to a temporary file next to `path`, `fsync`s it, renames it to `path`
   /// and `fsync`s the directory, so the rename itself survives a crash.
+  ///
+  /// Temporary files of `path` left by writers that were killed mid-write are removed first.
   static func writeAtomically(_ bytes: [UInt8], to path: String) throws(MNISTError) {
     let directory = (path as NSString).deletingLastPathComponent
     let name = (path as NSString).lastPathComponent
+    removeStaleTemporaries(of: name, in: directory)
     let temporary = (directory as NSString).appendingPathComponent(
       ".\(name).partial-\(getpid())-\(UUID().uuidString)"
     )
@@ -35,6 +38,18 @@ enum FileIO {
     } catch {
       unlink(temporary)
       throw error
+    }
+  }
+
+  /// Deletes `.NAME.partial-PID-UUID` files in `directory` whose writer process no longer
+  /// exists; a live writer's file (another download in progress) is left alone.
+  private static func removeStaleTemporaries(of name: String, in directory: String) {
+    let prefix = ".\(name).partial-"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    for entry in entries where entry.hasPrefix(prefix) {
+      let pid = entry.dropFirst(prefix.count).prefix { $0.isNumber }
+      guard let pid = pid_t(pid), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+      unlink((directory as NSString).appendingPathComponent(entry))
     }
   }
 

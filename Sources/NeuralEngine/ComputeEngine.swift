@@ -5,7 +5,7 @@
 /// primitives and buffers (creating a primitive runs oneDNN's JIT, so they are built once and
 /// reused). It is a reference type because it owns those resources; it is not thread-safe: use
 /// one engine per thread. oneDNN itself uses every core (OpenMP; set `OMP_NUM_THREADS` to
-/// limit it).
+/// limit it), and the engine's hand-written kernels run on the same OpenMP threads.
 public final class ComputeEngine {
   let context: DNNLContext
   private var workspaces: [WorkspaceKey: ModelWorkspace] = [:]

@@ -155,6 +155,21 @@ import Testing
     #expect(labels.prefix(5) == [7, 2, 1, 0, 4])
   }
 
+  /// A download killed mid-write leaves its temporary file; the next download of that file
+  /// removes it, but not the temporary file of a writer that is still running.
+  @Test(.needsRealMNIST) func temporaryFilesOfKilledDownloadsAreSwept() async throws {
+    let real = try #require(TestSupport.mnistMirror)
+    let file = MNISTFile.testLabels
+    let destination = try TestSupport.temporaryDirectory("mnist-raw")
+    let dead = ".\(file.name).partial-2147483646-0A9F"  // above any pid_max
+    let live = ".\(file.name).partial-\(ProcessInfo.processInfo.processIdentifier)-77E1"
+    for name in [dead, live] {
+      try Data([1, 2, 3]).write(to: destination.appendingPathComponent(name))
+    }
+    _ = try await MNISTDownloader(localMirror: real).download(file, into: destination)
+    #expect(Set(Self.entries(of: destination)) == [file.name, live])
+  }
+
   @Test(.needsRealMNIST) func uncompressedMirrorFilesAreAccepted() async throws {
     let real = try #require(TestSupport.mnistMirror)
     let file = MNISTFile.trainLabels

@@ -176,4 +176,27 @@ import Testing
       gradientMismatch(analytic: gradient.map { Double($0) - 1 }, numeric: numeric) == nil
     )
   }
+
+  /// The training step's fused pass gives exactly the two separate passes' value and gradient
+  /// (a size large enough to run in parallel parts).
+  @Test func fusedWeightPenaltyEqualsSeparatePasses() {
+    let weights = randomFloats(200_003, seed: 12)
+    let coefficient: Float = 0.0035
+    let start = randomFloats(weights.count, seed: 13)
+    var separate = start
+    var fused = start
+    let (value, fusedValue) = weights.withUnsafeBufferPointer { w in
+      separate.withUnsafeMutableBufferPointer {
+        WeightPenalty.backward(weights: w, coefficient: coefficient, gradient: $0)
+      }
+      return (
+        WeightPenalty.forward(weights: w, coefficient: coefficient),
+        fused.withUnsafeMutableBufferPointer {
+          WeightPenalty.forwardAndBackward(weights: w, coefficient: coefficient, gradient: $0)
+        }
+      )
+    }
+    #expect(value == fusedValue)
+    #expect(separate == fused)
+  }
 }

@@ -30,4 +30,28 @@ enum WeightPenalty {
       for index in range { gradient[index] += scale * weights[index] }
     }
   }
+
+  /// ``forward(weights:coefficient:)`` and ``backward(weights:coefficient:gradient:)`` in one
+  /// pass over the weights (the training step's form; the same values as the two passes).
+  static func forwardAndBackward(
+    weights: UnsafeBufferPointer<Float>,
+    coefficient: Float,
+    gradient: UnsafeMutableBufferPointer<Float>
+  ) -> Double {
+    precondition(weights.count == gradient.count, "penalty gradient size mismatch")
+    let scale = 2 * coefficient
+    var partials = [Double](repeating: 0, count: parts)
+    partials.withUnsafeMutableBufferPointer { partials in
+      Parallel.forEachRange(of: weights.count, parts: parts) { part, range in
+        var sum = 0.0
+        for index in range {
+          let w = weights[index]
+          sum += Double(w) * Double(w)
+          gradient[index] += scale * w
+        }
+        partials[part] = sum
+      }
+    }
+    return Double(coefficient) * partials.reduce(0, +)
+  }
 }

@@ -193,9 +193,6 @@ final class ModelWorkspace {
       rows: n,
       classes: c
     )
-    let penaltyValue = parameters.fc1Weight.withUnsafeBufferPointer {
-      WeightPenalty.forward(weights: $0, coefficient: penalty)
-    }
 
     SoftmaxCrossEntropy.backward(
       probabilities: probabilities.pointer,
@@ -233,6 +230,7 @@ final class ModelWorkspace {
       inputGradient: hiddenGradient.pointer,
       count: n * h
     )
+    var penaltyValue = 0.0
     guard let featuresGradient = convolution.featuresGradient else {
       preconditionFailure("training stack without a features gradient")
     }
@@ -251,7 +249,11 @@ final class ModelWorkspace {
             outputs: h
           )
         }
-        WeightPenalty.backward(weights: weight, coefficient: penalty, gradient: weightGradient)
+        penaltyValue = WeightPenalty.forwardAndBackward(
+          weights: weight,
+          coefficient: penalty,
+          gradient: weightGradient
+        )
       }
     }
     Dropout.backward(

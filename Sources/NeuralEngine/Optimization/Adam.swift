@@ -88,19 +88,72 @@ public struct Adam: Sendable, Hashable {
         parameters[keyPath: keyPath].withUnsafeMutableBufferPointer { theta in
           firstMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { m in
             secondMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { v in
+              let step = Step(
+                beta1: beta1,
+                beta2: beta2,
+                firstCorrection: firstCorrection,
+                secondCorrection: secondCorrection,
+                learningRate: learningRate,
+                epsilon: epsilon
+              )
               Parallel.forEachChunk(of: g.count) { range in
-                for i in range {
-                  m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-                  v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-                  let mHat = m[i] * firstCorrection
-                  let vHat = v[i] * secondCorrection
-                  theta[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-                }
+                step.apply(
+                  range,
+                  gradient: g.baseAddress!,
+                  parameter: theta.baseAddress!,
+                  firstMoment: m.baseAddress!,
+                  secondMoment: v.baseAddress!
+                )
               }
             }
           }
         }
       }
+    }
+  }
+}
+
+/// One Adam update's constants, applied element by element: eight lanes at a time, then one by
+/// one for the tail. Both paths evaluate the same IEEE operations in the same order, so a value
+/// never depends on which path computed it.
+private struct Step {
+  let beta1: Float
+  let beta2: Float
+  let firstCorrection: Float
+  let secondCorrection: Float
+  let learningRate: Float
+  let epsilon: Float
+
+  func apply(
+    _ range: Range<Int>,
+    gradient: UnsafePointer<Float>,
+    parameter: UnsafeMutablePointer<Float>,
+    firstMoment: UnsafeMutablePointer<Float>,
+    secondMoment: UnsafeMutablePointer<Float>
+  ) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+      let g = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD8<Float>.self)
+      var m = UnsafeRawPointer(firstMoment + i).loadUnaligned(as: SIMD8<Float>.self)
+      var v = UnsafeRawPointer(secondMoment + i).loadUnaligned(as: SIMD8<Float>.self)
+      var theta = UnsafeRawPointer(parameter + i).loadUnaligned(as: SIMD8<Float>.self)
+      m = beta1 * m + (1 - beta1) * g
+      v = beta2 * v + (1 - beta2) * g * g
+      let mHat = m * firstCorrection
+      let vHat = v * secondCorrection
+      theta -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+      UnsafeMutableRawPointer(firstMoment + i).storeBytes(of: m, as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(secondMoment + i).storeBytes(of: v, as: SIMD8<Float>.self)
+      UnsafeMutableRawPointer(parameter + i).storeBytes(of: theta, as: SIMD8<Float>.self)
+      i += 8
+    }
+    while i < range.upperBound {
+      firstMoment[i] = beta1 * firstMoment[i] + (1 - beta1) * gradient[i]
+      secondMoment[i] = beta2 * secondMoment[i] + (1 - beta2) * gradient[i] * gradient[i]
+      let mHat = firstMoment[i] * firstCorrection
+      let vHat = secondMoment[i] * secondCorrection
+      parameter[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+      i += 1
     }
   }
 }

@@ -191,22 +191,17 @@ private final class MonteCarloHead {
       let m = min(imagesPerBlock, imageCount - blockStart)
       let rows = samples * m
       // Row r = t·m + i holds image (blockStart + i) under the masks of pass t.
-      let (seed, stacked, hidden) = (seed, stacked.pointer, hidden.pointer)
-      Self.parallelRows(rows) { row in
-        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
-        var generator = DropoutMaskSampler.rowGenerator(
-          seed: seed,
-          layer: 0,
-          sample: sample,
-          row: firstImage + blockStart + image
-        )
-        featureSampler.apply(
-          input: features + (blockStart + image) * f,
-          output: stacked + row * f,
-          count: f,
-          generator: &generator
-        )
-      }
+      let (stacked, hidden) = (stacked.pointer, hidden.pointer)
+      dropRows(
+        rows,
+        imagesPerSample: m,
+        firstRow: firstImage + blockStart,
+        layer: 0,
+        sampler: featureSampler,
+        width: f,
+        input: { row in UnsafePointer(features + (blockStart + row % m) * f) },
+        output: stacked
+      )
       model.parameters.fc1Weight.withUnsafeBufferPointer { weight in
         model.parameters.fc1Bias.withUnsafeBufferPointer { bias in
           Dense.forward(
@@ -221,21 +216,16 @@ private final class MonteCarloHead {
         }
       }
       ReLU.forward(input: hidden, output: hidden, count: rows * h)
-      Self.parallelRows(rows) { row in
-        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
-        var generator = DropoutMaskSampler.rowGenerator(
-          seed: seed,
-          layer: 1,
-          sample: sample,
-          row: firstImage + blockStart + image
-        )
-        hiddenSampler.apply(
-          input: hidden + row * h,
-          output: hidden + row * h,
-          count: h,
-          generator: &generator
-        )
-      }
+      dropRows(
+        rows,
+        imagesPerSample: m,
+        firstRow: firstImage + blockStart,
+        layer: 1,
+        sampler: hiddenSampler,
+        width: h,
+        input: { row in UnsafePointer(hidden + row * h) },
+        output: hidden
+      )
       model.parameters.fc2Weight.withUnsafeBufferPointer { weight in
         model.parameters.fc2Bias.withUnsafeBufferPointer { bias in
           Dense.forward(
@@ -263,11 +253,36 @@ private final class MonteCarloHead {
     }
   }
 
-  /// Calls `body` for every row in `0..<rows`, split over all cores. Rows must be independent
-  /// (each writes only its own output row).
-  private static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
+  /// Applies one dropout layer's masks to `rows` stacked rows of `width` units, on all cores:
+  /// row `r = t·m + i` (`m` images per sample) reads `input(r)` and gets the mask of pass `t`,
+  /// image `firstRow + i`, so every row's mask is the one the full-pass path draws.
+  private func dropRows(
+    _ rows: Int,
+    imagesPerSample m: Int,
+    firstRow: Int,
+    layer: Int,
+    sampler: DropoutMaskSampler,
+    width: Int,
+    input: (Int) -> UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>
+  ) {
+    let seed = seed
     Parallel.forEachRange(of: rows, parts: 8) { _, range in
-      for row in range { body(row) }
+      for row in range {
+        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
+        var generator = DropoutMaskSampler.rowGenerator(
+          seed: seed,
+          layer: layer,
+          sample: sample,
+          row: firstRow + image
+        )
+        sampler.apply(
+          input: input(row),
+          output: output + row * width,
+          count: width,
+          generator: &generator
+        )
+      }
     }
   }
 }

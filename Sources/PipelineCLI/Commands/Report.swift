@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Reports
 
 /// `pipeline report TARGET`: render whatever is cached, without computing anything.
 struct Report: ParsableCommand {
@@ -16,8 +17,9 @@ struct Report: ParsableCommand {
 
   func run() throws {
     let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
-    let results = try workspace.results()
-    let files = try workspace.renderReport(results: results)
+    let snapshot = try workspace.snapshot()
+    let results = snapshot.results
+    let files = try workspace.renderReport(snapshot)
     if !results.isComplete && !data.quiet {
       let done = results.progress.map(\.roundsDone).reduce(0, +)
       let total = results.progress.map(\.roundsTotal).reduce(0, +)

@@ -88,8 +88,8 @@ struct Reproduce: ParsableCommand {
         sources: MNISTSources.digests
       ).save(data.dataDirectory, workspace.recordName)
     }
-    let results = try resultsRecomputingCorruptEntries(workspace)
-    let files = try workspace.renderReport(results: results)
+    let snapshot = try snapshotRecomputingCorruptEntries(workspace)
+    let files = try workspace.renderReport(snapshot)
     for file in files where file.pathExtension == "md" || file.pathExtension == "html" {
       print(file.path)
     }
@@ -97,18 +97,18 @@ struct Reproduce: ParsableCommand {
 }
 
 extension Reproduce {
-  /// The run's results; an artifact that fails its digest check when read (the run itself
+  /// The run's cache snapshot; an artifact that fails its digest check when read (the run itself
   /// reuses entries after a size check only) has been quarantined, so running the graph again
   /// recomputes it and what depends on it, as the promise "rerun and it finishes" requires.
-  private func resultsRecomputingCorruptEntries(
+  private func snapshotRecomputingCorruptEntries(
     _ workspace: Workspace
   ) throws
-    -> ExperimentResults
+    -> Workspace.CacheSnapshot
   {
     var attempts = 0
     while true {
       do {
-        return try workspace.results()
+        return try workspace.snapshot()
       } catch PipelineError.corruptArtifact where attempts < 3 {
         attempts += 1
         _ = try workspace.runner.run(workspace.plan.graph, recordAs: workspace.recordName)

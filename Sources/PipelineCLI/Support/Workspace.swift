@@ -88,13 +88,23 @@ struct Workspace {
 
   // MARK: - Results and reports
 
-  /// The results committed so far, read through verified artifacts.
-  func results() throws -> ExperimentResults {
+  /// What the cache holds for this target at one moment: every stage's status and the results
+  /// read through verified artifacts (a report needs both; the statuses are resolved once).
+  struct CacheSnapshot {
+    /// Each stage's status.
+    let statuses: [StageID: StageStatus]
+    /// The results committed so far.
+    let results: ExperimentResults
+  }
+
+  /// The statuses and the results committed so far.
+  func snapshot() throws -> CacheSnapshot {
     let statuses = try runner.status(plan.graph)
-    return try ExperimentResults(plan: plan) { id, artifact in
+    let results = try ExperimentResults(plan: plan) { id, artifact in
       guard case .cached(let key)? = statuses[id] else { return nil }
       return try runner.store.verifiedArtifactURL(key: key, name: artifact, observer: console)
     }
+    return CacheSnapshot(statuses: statuses, results: results)
   }
 
   /// The command that computes this target with this profile and overrides.
@@ -105,7 +115,8 @@ struct Workspace {
 
   /// Renders the report from the cache and the recorded provenance; returns the written files.
   @discardableResult
-  func renderReport(results: ExperimentResults) throws -> [URL] {
+  func renderReport(_ snapshot: CacheSnapshot) throws -> [URL] {
+    let results = snapshot.results
     let recorded = RecordedRun.load(options.dataDirectory, recordName)
     let inputs = ReportInputs(
       figures: Dictionary(
@@ -113,19 +124,19 @@ struct Workspace {
       ),
       tables: Dictionary(uniqueKeysWithValues: document.tables.map { ($0.id, results.table($0)) }),
       values: results.values,
-      provenance: try provenance(results: results, recorded: recorded),
+      provenance: provenance(statuses: snapshot.statuses, recorded: recorded),
       completeness: results.isComplete ? .complete : .partial(results.progress)
     )
     let report = try ReportRenderer.render(document: document, inputs: inputs)
     return try report.write(to: options.reportsDirectory)
   }
 
-  func provenance(results: ExperimentResults, recorded: RecordedRun?) throws -> Provenance {
+  /// The provenance block: parameters, inputs, per-cell execution and the recorded run.
+  func provenance(statuses: [StageID: StageStatus], recorded: RecordedRun?) -> Provenance {
     let p = plan.profile.parameters
     let parameters = ProfileOverride.specs.map {
       NamedValue(name: $0.key, value: $0.value(in: p))
     }
-    let statuses = try runner.status(plan.graph)
     var inputs: [InputDigest] = []
     if case .cached(let key)? = statuses[ExperimentPlan.downloadID],
       let manifest = runner.store.manifest(forKey: key)
