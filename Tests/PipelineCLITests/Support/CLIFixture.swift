@@ -1,5 +1,9 @@
 import Foundation
+import Synchronization
 import TestSupport
+
+/// The shared fixture's folder, removed at process exit.
+private let fixtureRoot = Mutex<String?>(nil)
 
 /// The data every scenario starts from, built once per test process: a data directory with
 /// MNIST fetched and preprocessed (`base`), and one uninterrupted `reproduce fig2 --profile
@@ -27,17 +31,43 @@ struct CLIFixture: Sendable {
   static func shared() throws -> CLIFixture { try built.get() }
 
   private static func build() throws -> CLIFixture {
+    removeLeftoversOfEndedProcesses()
     let root = try TestSupport.temporaryDirectory("dbal-cli")
+    // The fixture holds two copies of MNIST and the reference run (~230 MB): remove it when
+    // this test process exits; a process that was killed is swept by the next one.
+    fixtureRoot.withLock { $0 = root.path }
+    atexit {
+      if let path = fixtureRoot.withLock({ $0 }) {
+        try? FileManager.default.removeItem(atPath: path)
+      }
+    }
     let base = root.appendingPathComponent("base")
     let fetched = try PipelineProcess.run(["fetch", "mnist"] + base.dataArguments)
-    guard fetched.succeeded else { throw HarnessError.commandFailed("pipeline fetch mnist", fetched) }
+    guard fetched.succeeded else {
+      throw HarnessError.commandFailed("pipeline fetch mnist", fetched)
+    }
     let reference = root.appendingPathComponent("reference")
     try copyDirectory(base, to: reference)
     let run = try PipelineProcess.run(smokeFig2(reference))
     guard run.succeeded else { throw HarnessError.commandFailed("reference smoke run", run) }
     return CLIFixture(
-      root: root, base: base, reference: reference,
-      referenceCache: try CacheSnapshot(reference), referenceReport: try ReportSnapshot(reference, target: "fig2"))
+      root: root,
+      base: base,
+      reference: reference,
+      referenceCache: try CacheSnapshot(reference),
+      referenceReport: try ReportSnapshot(reference, target: "fig2")
+    )
+  }
+
+  /// Removes `dbal-cli-PID-*` folders of test processes that no longer run.
+  private static func removeLeftoversOfEndedProcesses() {
+    let temporary = FileManager.default.temporaryDirectory
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+    for entry in entries where entry.hasPrefix("dbal-cli-") {
+      let pid = entry.dropFirst("dbal-cli-".count).prefix { $0.isNumber }
+      guard let pid = pid_t(pid), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+      try? FileManager.default.removeItem(at: temporary.appendingPathComponent(entry))
+    }
   }
 
   /// A fresh copy of `source` (base or reference) for one scenario.
