@@ -17,6 +17,41 @@ import Testing
     ConvolutionStack.Shape(batch: 2, inputChannels: 1, imageSize: 28, channels: 32, kernelSize: 4),
   ]
 
+  /// One valid, stride-1 convolution + bias + ReLU of `[N, cin, size, size]` in Double, with the
+  /// shape's channel count and kernel size (the reference of both passes).
+  static func convolve(
+    _ x: [Double],
+    _ cin: Int,
+    _ size: Int,
+    _ w: [Float],
+    _ b: [Float],
+    _ shape: ConvolutionStack.Shape
+  ) -> [Double] {
+    let (c, k) = (shape.channels, shape.kernelSize)
+    let out = size - k + 1
+    var y = [Double](repeating: 0, count: shape.batch * c * out * out)
+    for n in 0..<shape.batch {
+      for o in 0..<c {
+        for i in 0..<out {
+          for j in 0..<out {
+            var sum = Double(b[o])
+            for ci in 0..<cin {
+              for di in 0..<k {
+                for dj in 0..<k {
+                  sum +=
+                    Double(w[((o * cin + ci) * k + di) * k + dj])
+                    * x[((n * cin + ci) * size + i + di) * size + j + dj]
+                }
+              }
+            }
+            y[((n * c + o) * out + i) * out + j] = max(sum, 0)
+          }
+        }
+      }
+    }
+    return y
+  }
+
   /// Plain nested-loop reference of the stack in Double: conv(valid) + bias + ReLU twice,
   /// then 2x2 max-pool, flattened in (channel, row, column) order.
   static func reference(
@@ -27,39 +62,15 @@ import Testing
     b2: [Float],
     shape: ConvolutionStack.Shape
   ) -> [Double] {
-    func conv(_ x: [Double], _ cin: Int, _ size: Int, _ w: [Float], _ b: [Float]) -> [Double] {
-      let (c, k) = (shape.channels, shape.kernelSize)
-      let out = size - k + 1
-      var y = [Double](repeating: 0, count: shape.batch * c * out * out)
-      for n in 0..<shape.batch {
-        for o in 0..<c {
-          for i in 0..<out {
-            for j in 0..<out {
-              var sum = Double(b[o])
-              for ci in 0..<cin {
-                for di in 0..<k {
-                  for dj in 0..<k {
-                    sum +=
-                      Double(w[((o * cin + ci) * k + di) * k + dj])
-                      * x[((n * cin + ci) * size + i + di) * size + j + dj]
-                  }
-                }
-              }
-              y[((n * c + o) * out + i) * out + j] = max(sum, 0)
-            }
-          }
-        }
-      }
-      return y
-    }
-    let first = conv(
+    let first = convolve(
       input.map(Double.init),
       shape.inputChannels,
       shape.imageSize,
       w1,
-      b1
+      b1,
+      shape
     )
-    let second = conv(first, shape.channels, shape.firstOutputSize, w2, b2)
+    let second = convolve(first, shape.channels, shape.firstOutputSize, w2, b2, shape)
     let (c, s2, p) = (shape.channels, shape.secondOutputSize, shape.pooledSize)
     var pooled = [Double](repeating: 0, count: shape.batch * c * p * p)
     for n in 0..<shape.batch {
@@ -89,32 +100,8 @@ import Testing
     )
     let (s1, s2, p) = (shape.firstOutputSize, shape.secondOutputSize, shape.pooledSize)
     let x = fixture.input.map(Double.init)
-    func conv(_ input: [Double], _ cin: Int, _ size: Int, _ w: [Float], _ b: [Float]) -> [Double] {
-      let out = size - k + 1
-      var y = [Double](repeating: 0, count: n * c * out * out)
-      for image in 0..<n {
-        for o in 0..<c {
-          for i in 0..<out {
-            for j in 0..<out {
-              var sum = Double(b[o])
-              for ci in 0..<cin {
-                for di in 0..<k {
-                  for dj in 0..<k {
-                    sum +=
-                      Double(w[((o * cin + ci) * k + di) * k + dj])
-                      * input[((image * cin + ci) * size + i + di) * size + j + dj]
-                  }
-                }
-              }
-              y[((image * c + o) * out + i) * out + j] = max(sum, 0)
-            }
-          }
-        }
-      }
-      return y
-    }
-    let y1 = conv(x, cin, s, fixture.w1, fixture.b1)
-    let y2 = conv(y1, c, s1, fixture.w2, fixture.b2)
+    let y1 = convolve(x, cin, s, fixture.w1, fixture.b1, shape)
+    let y2 = convolve(y1, c, s1, fixture.w2, fixture.b2, shape)
     // pool backward, then ReLU2's
     var g2 = [Double](repeating: 0, count: y2.count)
     for image in 0..<n {
