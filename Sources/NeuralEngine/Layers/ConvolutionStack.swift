@@ -245,6 +245,12 @@ final class ConvolutionStack {
       &backward
     )
     let images = input
+    let scratch = ImageConvolutionGradient.Scratch(
+      channels: c,
+      inputChannels: cin,
+      kernelSize: k,
+      outputSize: s1
+    )
     backward.append(
       .kernel {
         ImageConvolutionGradient.backward(
@@ -257,7 +263,8 @@ final class ConvolutionStack {
           activationGradient: activationGradient.floats,
           gradientLayout: gradientLayout,
           weightGradient: conv1WeightGradient.floats,
-          biasGradient: conv1BiasGradient.floats
+          biasGradient: conv1BiasGradient.floats,
+          scratch: scratch
         )
       }
     )

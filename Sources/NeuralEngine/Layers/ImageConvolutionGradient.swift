@@ -17,6 +17,30 @@ enum ImageConvolutionGradient {
   /// the result does not depend on the number of cores.
   private static let parts = 8
 
+  /// The kernel's working memory for one stack shape, allocated once by its owner so that a
+  /// training step allocates nothing: per-part partial sums and per-part ReLU-masked
+  /// gradients (`8 · (C·Cin·k² + C)` floats and `8 · side²` vectors).
+  struct Scratch {
+    fileprivate let partials: ScratchBuffer<Float>
+    fileprivate let masked: ScratchBuffer<SIMD8<Float>>
+    fileprivate let channels: Int
+    fileprivate let taps: Int
+    fileprivate let side: Int
+
+    /// Scratch for `channels` output channels of `inputChannels · kernelSize²` taps each, on
+    /// activations of `outputSize × outputSize`.
+    init(channels: Int, inputChannels: Int, kernelSize: Int, outputSize: Int) {
+      self.channels = channels
+      taps = inputChannels * kernelSize * kernelSize
+      side = outputSize
+      partials = ScratchBuffer(
+        count: ImageConvolutionGradient.parts * (channels * taps + channels),
+        zero: 0
+      )
+      masked = ScratchBuffer(count: ImageConvolutionGradient.parts * side * side, zero: SIMD8())
+    }
+  }
+
   /// Overwrites `weightGradient` and `biasGradient`; see the type's formulas.
   static func backward(
     images: UnsafePointer<Float>,
@@ -28,23 +52,24 @@ enum ImageConvolutionGradient {
     activationGradient: UnsafePointer<Float>,
     gradientLayout: ActivationLayout,
     weightGradient: UnsafeMutablePointer<Float>,
-    biasGradient: UnsafeMutablePointer<Float>
+    biasGradient: UnsafeMutablePointer<Float>,
+    scratch: Scratch
   ) {
     let (cin, s, k) = (inputChannels, imageSize, kernelSize)
     let (count, c, side) = (activationLayout.batch, activationLayout.channels, s - k + 1)
     precondition(activationLayout.height == side && activationLayout.width == side)
     precondition(gradientLayout.batch == count && gradientLayout.channels == c)
     let taps = cin * k * k
+    precondition(
+      scratch.channels == c && scratch.taps == taps && scratch.side == side,
+      "scratch made for another convolution shape"
+    )
     let partSize = c * taps + c
     let parts = max(1, min(Self.parts, count))
-    let partials = UnsafeMutablePointer<Float>.allocate(capacity: parts * partSize)
-    partials.initialize(repeating: 0, count: parts * partSize)
-    let masked = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: parts * side * side)
-    masked.initialize(repeating: SIMD8(), count: parts * side * side)
-    defer {
-      partials.deallocate()
-      masked.deallocate()
-    }
+    let partials = scratch.partials.pointer
+    partials.update(repeating: 0, count: parts * partSize)
+    // Every vector of a part's masked gradient is written before it is read.
+    let masked = scratch.masked.pointer
 
     Parallel.forEachRange(of: count, parts: parts) { part, range in
       let weights = partials + part * partSize

@@ -18,24 +18,44 @@ enum MaxPooling {
     pooled: UnsafeMutablePointer<Float>
   ) {
     let (c, ph, pw) = (layout.channels, layout.height / 2, layout.width / 2)
+    let plane = ph * pw
     Parallel.forEachRange(of: layout.batch, parts: parts) { _, images in
-      for n in images {
-        for firstChannel in stride(from: 0, to: c, by: 8) {
-          let group = layout.group(source, image: n, firstChannel: firstChannel)
-          let lanes = group.lanes
-          for i in 0..<ph {
-            for j in 0..<pw {
-              let (h, w) = (2 * i, 2 * j)
-              let top = larger(group.load(h, w), group.load(h, w + 1))
-              let bottom = larger(group.load(h + 1, w), group.load(h + 1, w + 1))
-              let maximum = larger(top, bottom)
-              let target = pooled + ((n * c + firstChannel) * ph + i) * pw + j
-              for lane in 0..<lanes { target[lane * ph * pw] = maximum[lane] }
+      // One output row of window maxima, eight channels each. Going through this buffer keeps
+      // the maxima as vector `maxps`: stored lane by lane straight from the comparison, LLVM
+      // turned the select into eight data-dependent branches per window (the kernel took
+      // 0.24 s instead of 0.16 s of a 10,000-image evaluation).
+      withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: max(pw, 1)) { row in
+        let rowLanes = UnsafeRawPointer(row.baseAddress!).assumingMemoryBound(to: Float.self)
+        for n in images {
+          for firstChannel in stride(from: 0, to: c, by: 8) {
+            let group = layout.group(source, image: n, firstChannel: firstChannel)
+            let target = pooled + (n * c + firstChannel) * plane
+            for i in 0..<ph {
+              if group.isContiguous {
+                for j in 0..<pw { row[j] = windowMaximum(i, j) { group.vector($0, $1) } }
+              } else {
+                for j in 0..<pw { row[j] = windowMaximum(i, j) { group.load($0, $1) } }
+              }
+              for lane in 0..<group.lanes {
+                let output = target + lane * plane + i * pw
+                for j in 0..<pw { output[j] = rowLanes[j * 8 + lane] }
+              }
             }
           }
         }
       }
     }
+  }
+
+  /// The maximum of window `(i, j)`, reading positions through `load(h, w)`.
+  @inline(__always)
+  private static func windowMaximum(
+    _ i: Int,
+    _ j: Int,
+    _ load: (Int, Int) -> SIMD8<Float>
+  ) -> SIMD8<Float> {
+    let (h, w) = (2 * i, 2 * j)
+    return larger(larger(load(h, w), load(h, w + 1)), larger(load(h + 1, w), load(h + 1, w + 1)))
   }
 
   /// The gradient with respect to the *pre-activation* `z` of `pooled = maxpool(relu(z))`,

@@ -54,7 +54,7 @@ struct ActivationLayout: Equatable, Sendable {
   ) -> ChannelGroup {
     let base = UnsafeMutablePointer(mutating: buffer) + index(n, firstChannel, 0, 0)
     let lanes = min(8, channels - firstChannel)
-    var laneOffsets = [Int](repeating: 0, count: 8)
+    var laneOffsets = SIMD8<Int>()
     for lane in 0..<lanes {
       laneOffsets[lane] = index(n, firstChannel + lane, 0, 0) - index(n, firstChannel, 0, 0)
     }
@@ -79,8 +79,9 @@ struct ChannelGroup {
   /// Real channels in the group (8 except at the end of a channel count not divisible by 8).
   let lanes: Int
   let isContiguous: Bool
-  /// Offsets of the lanes from ``base`` (used when not contiguous).
-  let laneOffsets: [Int]
+  /// Offsets of the lanes from ``base`` (used when not contiguous; a vector, so building a
+  /// group allocates nothing).
+  let laneOffsets: SIMD8<Int>
 
   /// The channels at `(h, w)`.
   @inline(__always)
@@ -90,6 +91,15 @@ struct ChannelGroup {
     var values = SIMD8<Float>()
     for lane in 0..<lanes { values[lane] = position[laneOffsets[lane]] }
     return values
+  }
+
+  /// The eight channels at `(h, w)` as one vector load.
+  /// - Precondition: ``isContiguous`` (checked only in debug builds: this is the hot path).
+  @inline(__always)
+  func vector(_ h: Int, _ w: Int) -> SIMD8<Float> {
+    assert(isContiguous, "vector(_:_:) needs eight adjacent channels")
+    return UnsafeRawPointer(base + h * rowStride + w * columnStride)
+      .loadUnaligned(as: SIMD8<Float>.self)
   }
 
   /// Writes the real channels at `(h, w)`.
