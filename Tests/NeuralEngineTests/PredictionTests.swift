@@ -95,6 +95,39 @@ import Testing
     #expect(firstMismatch(whole.scalars, pieces.scalars, absolute: 1e-6, relative: 1e-5) == nil)
   }
 
+  /// The evaluation stage's one-pass form gives exactly what the two separate calls give
+  /// (batches straddle the image count, and the head runs in several chunks).
+  @Test func bothPredictionsAtOnceEqualSeparateCalls() throws {
+    let engine = try ComputeEngine()
+    var generator = SeededGenerator(seed: 47)
+    let model = BayesianCNN(generator: &generator)
+    let images = Self.randomImages(23, seed: 48)
+    var separateGenerator = SeededGenerator(seed: 49)
+    var combinedGenerator = separateGenerator
+    let deterministic = try engine.predictProbabilities(model, images: images, batchSize: 8)
+    let monteCarlo = try engine.predictMonteCarlo(
+      model,
+      images: images,
+      samples: 4,
+      generator: &separateGenerator,
+      batchSize: 8,
+      headRows: 12
+    )
+    let combined = try engine.predictDeterministicAndMonteCarlo(
+      model,
+      images: images,
+      samples: 4,
+      generator: &combinedGenerator,
+      batchSize: 8,
+      headRows: 12
+    )
+    #expect(combined.deterministic.shape == [23, 10])
+    #expect(combined.monteCarlo.shape == [4, 23, 10])
+    #expect(combined.deterministic.scalars == deterministic.scalars)
+    #expect(combined.monteCarlo.scalars == monteCarlo.scalars)
+    // Both consumed one draw: the generators continue alike.
+    #expect(combinedGenerator.next() == separateGenerator.next())
+  }
   /// Mask draws keep units with probability 1 − p and scale them by 1 / (1 − p).
   @Test(arguments: [Float(0.25), 0.5, 0.3])
   func dropoutMasksHaveTheRequestedRate(rate: Float) {

@@ -37,16 +37,15 @@ public struct EvaluateStage: Stage {
     let model = try ModelArtifact.read(from: context.inputURL("model"))
     let (images, labels) = data.testSet(first: parameters.testSubset)
     var generator = SeededGenerator(seed: context.seed ?? 0)
+    // One convolution pass serves both; the results are bit for bit those of
+    // `predictProbabilities` followed by `predictMonteCarlo` with this generator.
     let (deterministic, monteCarlo) = try resources.withEngine { engine in
-      let deterministic = try engine.predictProbabilities(model, images: images)
-      try context.checkCancellation()
-      let samples = try engine.predictMonteCarlo(
+      try engine.predictDeterministicAndMonteCarlo(
         model,
         images: images,
         samples: parameters.mcSamples,
         generator: &generator
       )
-      return (deterministic, samples)
     }
     let classes = 10
     let deterministicAccuracy = Self.accuracy(
@@ -70,8 +69,12 @@ public struct EvaluateStage: Stage {
 
   /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities
   /// (ties go to the lowest class); `passes` = 1 for deterministic predictions.
-  public static func accuracy(_ probabilities: [Float], passes: Int, labels: [Int], classes: Int) -> Double
-  {
+  public static func accuracy(
+    _ probabilities: [Float],
+    passes: Int,
+    labels: [Int],
+    classes: Int
+  ) -> Double {
     let n = labels.count
     var correct = 0
     var mean = [Float](repeating: 0, count: classes)
