@@ -20,25 +20,36 @@ enum MaxPooling {
     let (c, ph, pw) = (layout.channels, layout.height / 2, layout.width / 2)
     let plane = ph * pw
     Parallel.forEachRange(of: layout.batch, parts: parts) { _, images in
-      // One output row of window maxima, eight channels each. Going through this buffer keeps
-      // the maxima as vector `maxps`: stored lane by lane straight from the comparison, LLVM
-      // turned the select into eight data-dependent branches per window (the kernel took
-      // 0.24 s instead of 0.16 s of a 10,000-image evaluation).
-      withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: max(pw, 1)) { row in
-        let rowLanes = UnsafeRawPointer(row.baseAddress!).assumingMemoryBound(to: Float.self)
+      // One output row of window maxima, eight channels each, in raw memory (written as
+      // vectors, read back lane by lane). Going through this buffer keeps the maxima as vector
+      // `maxps`: stored lane by lane straight from the comparison, LLVM turned the select into
+      // eight data-dependent branches per window (the kernel took 0.24 s instead of 0.16 s of
+      // a 10,000-image evaluation).
+      let vectorBytes = MemoryLayout<SIMD8<Float>>.stride
+      withUnsafeTemporaryAllocation(
+        byteCount: max(pw, 1) * vectorBytes,
+        alignment: MemoryLayout<SIMD8<Float>>.alignment
+      ) { buffer in
+        let row = UnsafeMutableRawPointer(buffer.baseAddress!)
+        func keep(_ maximum: SIMD8<Float>, at j: Int) {
+          row.storeBytes(of: maximum, toByteOffset: j * vectorBytes, as: SIMD8<Float>.self)
+        }
         for n in images {
           for firstChannel in stride(from: 0, to: c, by: 8) {
             let group = layout.group(source, image: n, firstChannel: firstChannel)
             let target = pooled + (n * c + firstChannel) * plane
             for i in 0..<ph {
               if group.isContiguous {
-                for j in 0..<pw { row[j] = windowMaximum(i, j) { group.vector($0, $1) } }
+                for j in 0..<pw { keep(windowMaximum(i, j) { group.vector($0, $1) }, at: j) }
               } else {
-                for j in 0..<pw { row[j] = windowMaximum(i, j) { group.load($0, $1) } }
+                for j in 0..<pw { keep(windowMaximum(i, j) { group.load($0, $1) }, at: j) }
               }
               for lane in 0..<group.lanes {
                 let output = target + lane * plane + i * pw
-                for j in 0..<pw { output[j] = rowLanes[j * 8 + lane] }
+                let laneOffset = lane * MemoryLayout<Float>.stride
+                for j in 0..<pw {
+                  output[j] = row.load(fromByteOffset: j * vectorBytes + laneOffset, as: Float.self)
+                }
               }
             }
           }
