@@ -14,13 +14,24 @@ import Testing
     )
   }
 
+  /// An engine, a paper model initialised from `modelSeed`, and `imageCount` random images.
+  static func fixture(
+    modelSeed: UInt64,
+    imageCount: Int,
+    imageSeed: UInt64
+  ) throws -> (ComputeEngine, BayesianCNN, Tensor) {
+    var generator = SeededGenerator(seed: modelSeed)
+    return (
+      try ComputeEngine(),
+      BayesianCNN(generator: &generator),
+      randomImages(imageCount, seed: imageSeed)
+    )
+  }
+
   /// Shared-features MC and T full passes draw the same masks, so they agree (up to GEMM
   /// summation order); chunk and batch sizes are chosen so that blocks straddle batches.
   @Test func sharedFeaturesMatchesFullPasses() throws {
-    let engine = try ComputeEngine()
-    var generator = SeededGenerator(seed: 40)
-    let model = BayesianCNN(generator: &generator)
-    let images = Self.randomImages(37, seed: 41)
+    let (engine, model, images) = try Self.fixture(modelSeed: 40, imageCount: 37, imageSeed: 41)
     var fastGenerator = SeededGenerator(seed: 42)
     var naiveGenerator = fastGenerator
     let fast = try engine.predictMonteCarlo(
@@ -86,10 +97,7 @@ import Testing
 
   /// Batch size does not change deterministic predictions.
   @Test func deterministicPredictionIsIndependentOfBatching() throws {
-    let engine = try ComputeEngine()
-    var generator = SeededGenerator(seed: 45)
-    let model = BayesianCNN(generator: &generator)
-    let images = Self.randomImages(30, seed: 46)
+    let (engine, model, images) = try Self.fixture(modelSeed: 45, imageCount: 30, imageSeed: 46)
     let whole = try engine.predictProbabilities(model, images: images, batchSize: 30)
     let pieces = try engine.predictProbabilities(model, images: images, batchSize: 7)
     #expect(firstMismatch(whole.scalars, pieces.scalars, absolute: 1e-6, relative: 1e-5) == nil)
@@ -98,10 +106,7 @@ import Testing
   /// The evaluation stage's one-pass form gives exactly what the two separate calls give
   /// (batches straddle the image count, and the head runs in several chunks).
   @Test func bothPredictionsAtOnceEqualSeparateCalls() throws {
-    let engine = try ComputeEngine()
-    var generator = SeededGenerator(seed: 47)
-    let model = BayesianCNN(generator: &generator)
-    let images = Self.randomImages(23, seed: 48)
+    let (engine, model, images) = try Self.fixture(modelSeed: 47, imageCount: 23, imageSeed: 48)
     var separateGenerator = SeededGenerator(seed: 49)
     var combinedGenerator = separateGenerator
     let deterministic = try engine.predictProbabilities(model, images: images, batchSize: 8)
