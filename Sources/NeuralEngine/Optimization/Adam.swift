@@ -74,10 +74,7 @@ public struct Adam: Sendable, Hashable {
   public mutating func update(_ parameters: inout ModelParameters, along gradients: ModelParameters)
   {
     step += 1
-    let (beta1, beta2) = (configuration.beta1, configuration.beta2)
-    let firstCorrection = Float(1 / (1 - Double(beta1).power(step)))
-    let secondCorrection = Float(1 / (1 - Double(beta2).power(step)))
-    let (learningRate, epsilon) = (configuration.learningRate, configuration.epsilon)
+    let update = Step(configuration: configuration, step: step)
     for keyPath in ModelParameters.keyPaths {
       let gradient = gradients[keyPath: keyPath]
       precondition(
@@ -88,16 +85,8 @@ public struct Adam: Sendable, Hashable {
         parameters[keyPath: keyPath].withUnsafeMutableBufferPointer { theta in
           firstMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { m in
             secondMoment[keyPath: keyPath].withUnsafeMutableBufferPointer { v in
-              let step = Step(
-                beta1: beta1,
-                beta2: beta2,
-                firstCorrection: firstCorrection,
-                secondCorrection: secondCorrection,
-                learningRate: learningRate,
-                epsilon: epsilon
-              )
               Parallel.forEachChunk(of: g.count) { range in
-                step.apply(
+                update.apply(
                   range,
                   gradient: g.baseAddress!,
                   parameter: theta.baseAddress!,
@@ -113,16 +102,37 @@ public struct Adam: Sendable, Hashable {
   }
 }
 
-/// One Adam update's constants, applied element by element: eight lanes at a time, then one by
-/// one for the tail. Both paths evaluate the same IEEE operations in the same order, so a value
-/// never depends on which path computed it.
+/// One Adam update (the configuration and step `t`'s bias corrections), applied eight lanes
+/// at a time. A range's tail goes through the same vector formula on zero-padded lanes, so
+/// every element gets the same IEEE operations in the same order wherever it lies.
 private struct Step {
-  let beta1: Float
-  let beta2: Float
+  let configuration: Adam.Configuration
+  /// `1 / (1 − β1^t)`.
   let firstCorrection: Float
+  /// `1 / (1 − β2^t)`.
   let secondCorrection: Float
-  let learningRate: Float
-  let epsilon: Float
+
+  init(configuration: Adam.Configuration, step: Int) {
+    self.configuration = configuration
+    firstCorrection = Float(1 / (1 - Double(configuration.beta1).power(step)))
+    secondCorrection = Float(1 / (1 - Double(configuration.beta2).power(step)))
+  }
+
+  /// The type's formulas on eight lanes.
+  @inline(__always)
+  private func update(
+    gradient g: SIMD8<Float>,
+    parameter theta: inout SIMD8<Float>,
+    firstMoment m: inout SIMD8<Float>,
+    secondMoment v: inout SIMD8<Float>
+  ) {
+    let (beta1, beta2) = (configuration.beta1, configuration.beta2)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    let mHat = m * firstCorrection
+    let vHat = v * secondCorrection
+    theta -= configuration.learningRate * mHat / (vHat.squareRoot() + configuration.epsilon)
+  }
 
   func apply(
     _ range: Range<Int>,
@@ -132,28 +142,32 @@ private struct Step {
     secondMoment: UnsafeMutablePointer<Float>
   ) {
     var i = range.lowerBound
-    while i + 8 <= range.upperBound {
-      let g = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD8<Float>.self)
-      var m = UnsafeRawPointer(firstMoment + i).loadUnaligned(as: SIMD8<Float>.self)
-      var v = UnsafeRawPointer(secondMoment + i).loadUnaligned(as: SIMD8<Float>.self)
-      var theta = UnsafeRawPointer(parameter + i).loadUnaligned(as: SIMD8<Float>.self)
-      m = beta1 * m + (1 - beta1) * g
-      v = beta2 * v + (1 - beta2) * g * g
-      let mHat = m * firstCorrection
-      let vHat = v * secondCorrection
-      theta -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-      UnsafeMutableRawPointer(firstMoment + i).storeBytes(of: m, as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(secondMoment + i).storeBytes(of: v, as: SIMD8<Float>.self)
-      UnsafeMutableRawPointer(parameter + i).storeBytes(of: theta, as: SIMD8<Float>.self)
-      i += 8
-    }
     while i < range.upperBound {
-      firstMoment[i] = beta1 * firstMoment[i] + (1 - beta1) * gradient[i]
-      secondMoment[i] = beta2 * secondMoment[i] + (1 - beta2) * gradient[i] * gradient[i]
-      let mHat = firstMoment[i] * firstCorrection
-      let vHat = secondMoment[i] * secondCorrection
-      parameter[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
-      i += 1
+      let lanes = min(8, range.upperBound - i)
+      var (g, theta, m, v) = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+      if lanes == 8 {
+        g = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD8<Float>.self)
+        theta = UnsafeRawPointer(parameter + i).loadUnaligned(as: SIMD8<Float>.self)
+        m = UnsafeRawPointer(firstMoment + i).loadUnaligned(as: SIMD8<Float>.self)
+        v = UnsafeRawPointer(secondMoment + i).loadUnaligned(as: SIMD8<Float>.self)
+      } else {
+        for lane in 0..<lanes {
+          (g[lane], theta[lane]) = (gradient[i + lane], parameter[i + lane])
+          (m[lane], v[lane]) = (firstMoment[i + lane], secondMoment[i + lane])
+        }
+      }
+      update(gradient: g, parameter: &theta, firstMoment: &m, secondMoment: &v)
+      if lanes == 8 {
+        UnsafeMutableRawPointer(parameter + i).storeBytes(of: theta, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(firstMoment + i).storeBytes(of: m, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(secondMoment + i).storeBytes(of: v, as: SIMD8<Float>.self)
+      } else {
+        for lane in 0..<lanes {
+          (parameter[i + lane], firstMoment[i + lane]) = (theta[lane], m[lane])
+          secondMoment[i + lane] = v[lane]
+        }
+      }
+      i += lanes
     }
   }
 }
