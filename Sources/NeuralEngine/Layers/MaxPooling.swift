@@ -39,11 +39,7 @@ enum MaxPooling {
             let group = layout.group(source, image: n, firstChannel: firstChannel)
             let target = pooled + (n * c + firstChannel) * plane
             for i in 0..<ph {
-              if group.isContiguous {
-                for j in 0..<pw { keep(windowMaximum(i, j) { group.vector($0, $1) }, at: j) }
-              } else {
-                for j in 0..<pw { keep(windowMaximum(i, j) { group.load($0, $1) }, at: j) }
-              }
+              for j in 0..<pw { keep(windowMaximum(i, j, group.load), at: j) }
               for lane in 0..<group.lanes {
                 let output = target + lane * plane + i * pw
                 let laneOffset = lane * MemoryLayout<Float>.stride

@@ -93,15 +93,6 @@ struct ChannelGroup {
     return values
   }
 
-  /// The eight channels at `(h, w)` as one vector load.
-  /// - Precondition: ``isContiguous`` (checked only in debug builds: this is the hot path).
-  @inline(__always)
-  func vector(_ h: Int, _ w: Int) -> SIMD8<Float> {
-    assert(isContiguous, "vector(_:_:) needs eight adjacent channels")
-    return UnsafeRawPointer(base + h * rowStride + w * columnStride)
-      .loadUnaligned(as: SIMD8<Float>.self)
-  }
-
   /// Writes the real channels at `(h, w)`.
   @inline(__always)
   func store(_ values: SIMD8<Float>, _ h: Int, _ w: Int) {
