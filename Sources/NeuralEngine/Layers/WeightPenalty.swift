@@ -36,7 +36,7 @@ enum WeightPenalty {
         for index in range {
           let w = weights[index]
           sum += Double(w) * Double(w)
-          // Hoisted out of the loop by the optimiser (the optional never changes).
+          // A loop-invariant test; only the training step passes a gradient.
           if let gradient { gradient[index] += scale * w }
         }
         partials[part] = sum

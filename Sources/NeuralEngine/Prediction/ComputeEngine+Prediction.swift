@@ -144,14 +144,13 @@ extension ComputeEngine {
       batchSize: batchSize,
       headRows: headRows
     )
-    guard let deterministic = passes.deterministic else {
-      preconditionFailure("the deterministic head was asked for")
-    }
-    return (deterministic, passes.monteCarlo)
+    let shape = [Self.imageCount(images, model.architecture), model.architecture.classCount]
+    return (Tensor(shape: shape, scalars: passes.deterministic), passes.monteCarlo)
   }
 
   /// The convolutions once per batch of images, then the stochastic head `samples` times
-  /// (masks from `seed`) and, when `deterministic`, the head with dropout off as well.
+  /// (masks from `seed`) and, when `deterministic`, the head with dropout off as well (its
+  /// `[N, classCount]` probabilities; empty otherwise).
   private func sharedFeaturePasses(
     _ model: BayesianCNN,
     images: Tensor,
@@ -160,7 +159,7 @@ extension ComputeEngine {
     deterministic: Bool,
     batchSize: Int,
     headRows: Int
-  ) throws -> (deterministic: Tensor?, monteCarlo: Tensor) {
+  ) throws -> (deterministic: [Float], monteCarlo: Tensor) {
     let architecture = model.architecture
     let count = Self.imageCount(images, architecture)
     let classes = architecture.classCount
@@ -203,10 +202,7 @@ extension ComputeEngine {
         }
       }
     }
-    return (
-      deterministic ? Tensor(shape: [count, classes], scalars: deterministicOutput) : nil,
-      Tensor(shape: [samples, count, classes], scalars: output)
-    )
+    return (deterministicOutput, Tensor(shape: [samples, count, classes], scalars: output))
   }
 
   private static func imageCount(
