@@ -143,4 +143,22 @@ import Testing
     )
     #expect(error?.description.contains("fc1.weight") == true)
   }
+
+  @Test(arguments: [Float.nan, .infinity, -.infinity])
+  func nonFiniteWeightsAreRejectedWithTheDatasetAndIndex(bad: Float) throws {
+    let directory = try TestSupport.temporaryDirectory("engine-nonfinite")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var generator = SeededGenerator(seed: 64)
+    var model = BayesianCNN(generator: &generator)
+    model.parameters.fc1Weight.withUnsafeMutableBufferPointer { $0[4097] = bad }
+    let path = directory.appendingPathComponent("nan.h5").path
+    let file = try HDF5File.create(path)
+    try model.write(to: file)
+    try file.close()
+    let error = #expect(throws: NeuralEngineError.self) {
+      try BayesianCNN(readingFrom: HDF5File.open(path, mode: .readOnly))
+    }
+    let text = error?.description ?? ""
+    #expect(text.contains("fc1.weight") && text.contains("element 4097") && text.contains("finite"))
+  }
 }

@@ -130,7 +130,16 @@ extension ModelParameters {
     for (name, shape) in zip(Self.names, architecture.parameterShapes) {
       let dataset = prefix + name
       try validate(file, dataset, shape: shape, elementType: .float32)
-      self[name] = Tensor(shape: shape, scalars: try file.read(dataset, as: Float.self).values)
+      let scalars = try file.read(dataset, as: Float.self).values
+      if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
+        throw NeuralEngineError.invalidValue(
+          file: file.path,
+          dataset: dataset,
+          reason: "element \(bad) (row-major) is \(scalars[bad]); a checkpoint must hold finite "
+            + "weights. Retrain the model, or restore the file from a copy"
+        )
+      }
+      self[name] = Tensor(shape: shape, scalars: scalars)
     }
   }
 }

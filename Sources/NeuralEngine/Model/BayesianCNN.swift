@@ -84,18 +84,20 @@ public struct BayesianCNN: Sendable, Hashable {
   /// The weights and biases.
   public var parameters: ModelParameters
 
-  /// A freshly initialised model: Glorot-uniform weights (Keras' fan-in/fan-out: `in·kh·kw`
-  /// and `out·kh·kw` for convolutions), zero biases. Weights are drawn in
-  /// ``ModelParameters/names`` order, each in row-major order, 24 random bits per weight.
-  public init(architecture: Architecture = .paper, generator: inout some RandomNumberGenerator) {
+  /// A freshly initialised model: Glorot-uniform weights, `U(-l, l)` with
+  /// `l = sqrt(6 / (fan_in + fan_out))`, and zero biases. The fans depend on `scheme` (see
+  /// ``WeightInitialisation``); dense layers use `fan_in = inputs` and `fan_out = outputs` in
+  /// both. Weights are drawn in ``ModelParameters/names`` order, each in row-major order, 24
+  /// random bits per weight, so both schemes consume the same draws.
+  public init(
+    architecture: Architecture = .paper,
+    initialisation scheme: WeightInitialisation = .glorot,
+    generator: inout some RandomNumberGenerator
+  ) {
     self.architecture = architecture
     var parameters = ModelParameters(zerosFor: architecture)
     for keyPath in [\ModelParameters.conv1Weight, \.conv2Weight, \.fc1Weight, \.fc2Weight] {
-      let shape = parameters[keyPath: keyPath].shape
-      let receptiveField = shape.dropFirst(2).reduce(1, *)
-      let fanIn = shape[1] * receptiveField
-      let fanOut = shape[0] * receptiveField
-      let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+      let limit = scheme.limit(shape: parameters[keyPath: keyPath].shape)
       parameters[keyPath: keyPath].withUnsafeMutableBufferPointer { weights in
         for index in weights.indices {
           let unit = Float(generator.next() >> 40) * (1 / 16_777_216)  // [0, 1)
@@ -117,5 +119,35 @@ public struct BayesianCNN: Sendable, Hashable {
     }
     self.architecture = architecture
     self.parameters = parameters
+  }
+}
+
+/// How the Glorot-uniform limit of a weight tensor is computed.
+///
+/// The two schemes differ only for convolutions (`[out, in, kh, kw]` weights):
+/// - ``glorot``: Glorot & Bengio (2010) as in Keras >= 1.0 and PyTorch's `xavier_uniform_`:
+///   `fan_in = in·kh·kw`, `fan_out = out·kh·kw`. Paper network: conv1 ±0.107, conv2 ±0.0765.
+/// - ``keras03``: the Keras 0.3 that the authors' scripts ran (`keras/initializations.py`,
+///   `get_fans`): `fan_in = in·kh·kw` but `fan_out = out` (the receptive field is left out).
+///   Paper network: conv1 ±0.354, conv2 ±0.105.
+///
+/// Dense layers (`[out, in]`): `fan_in = in`, `fan_out = out` in both (fc1 ±0.0387, fc2 ±0.2085).
+public enum WeightInitialisation: String, Sendable, Hashable, Codable, CaseIterable {
+  /// The fans of the Keras 0.3 the authors ran (fan_out of a convolution = its filter count).
+  case keras03 = "keras-0.3"
+  /// The fans of Glorot & Bengio (2010), Keras >= 1.0 and PyTorch.
+  case glorot
+
+  /// The limit `sqrt(6 / (fan_in + fan_out))` for a weight tensor of `shape`
+  /// (`[out, in]` or `[out, in, kh, kw]`).
+  public func limit(shape: [Int]) -> Float {
+    let receptiveField = shape.dropFirst(2).reduce(1, *)
+    let fanIn = shape[1] * receptiveField
+    let fanOut =
+      switch self {
+      case .glorot: shape[0] * receptiveField
+      case .keras03: shape[0]
+      }
+    return (6 / Float(fanIn + fanOut)).squareRoot()
   }
 }

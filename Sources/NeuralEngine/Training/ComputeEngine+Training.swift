@@ -5,7 +5,8 @@ extension ComputeEngine {
   /// state.completedEpochs`).
   ///
   /// Each epoch shuffles the training set with `state.generator` (Fisher–Yates), then runs
-  /// minibatches of `configuration.batchSize` — the last partial batch included — each with
+  /// minibatches of `configuration.batchSize` (the last partial batch kept or dropped as
+  /// `configuration.lastBatch` says), each with
   /// dropout masks seeded by one draw from the generator, followed by one Adam step. After each
   /// epoch `onEpoch` receives the state; answering ``TrainingDecision/stop`` returns early, and
   /// training that state again later continues bit-identically.
@@ -43,8 +44,8 @@ extension ComputeEngine {
       Self.shuffle(&order, using: &state.generator)
       var lossSum = 0.0
       var batches = 0
-      for start in stride(from: 0, to: count, by: configuration.batchSize) {
-        let rows = order[start..<min(start + configuration.batchSize, count)]
+      for range in configuration.batches(count: count) {
+        let rows = order[range]
         let workspace = try self.workspace(
           architecture: architecture,
           batch: rows.count,

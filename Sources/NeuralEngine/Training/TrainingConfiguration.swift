@@ -3,10 +3,10 @@
 public struct TrainingConfiguration: Sendable, Hashable, Codable {
   /// Passes over the training set.
   public var epochs: Int
-  /// Images per Adam step. The training set is reshuffled every epoch and the last, partial
-  /// batch of an epoch is used too (Keras behaviour): 1000 images give 7 batches of 128 and one
-  /// of 104 per epoch.
+  /// Images per Adam step. The training set is reshuffled every epoch.
   public var batchSize: Int
+  /// What happens to the last, partial batch of an epoch (1000 images at 128 leave 104).
+  public var lastBatch: LastBatchPolicy
   /// The weight-decay constant `c`: the loss adds `λ Σ fc1.weight²` with `λ = c / N_train`.
   public var weightDecay: Float
   /// Adam's hyper-parameters.
@@ -16,6 +16,7 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
   public init(
     epochs: Int = 50,
     batchSize: Int = 128,
+    lastBatch: LastBatchPolicy = .keep,
     weightDecay: Float = 3.5,
     optimizer: Adam.Configuration = Adam.Configuration()
   ) {
@@ -24,14 +25,37 @@ public struct TrainingConfiguration: Sendable, Hashable, Codable {
     precondition(weightDecay >= 0, "weight decay \(weightDecay) must not be negative")
     self.epochs = epochs
     self.batchSize = batchSize
+    self.lastBatch = lastBatch
     self.weightDecay = weightDecay
     self.optimizer = optimizer
+  }
+
+  /// The index ranges of one epoch's batches over `count` shuffled images.
+  public func batches(count: Int) -> [Range<Int>] {
+    var ranges: [Range<Int>] = []
+    for start in stride(from: 0, to: count, by: batchSize) {
+      let end = min(start + batchSize, count)
+      if end - start < batchSize, lastBatch == .drop, start > 0 { break }
+      ranges.append(start..<end)
+    }
+    return ranges
   }
 
   /// The L2 coefficient `λ = c / N_train` for a training set of `trainingSetSize` images.
   public func penalty(trainingSetSize: Int) -> Float {
     weightDecay / Float(trainingSetSize)
   }
+}
+
+/// What training does with the last batch of an epoch when the training set is not a multiple
+/// of the batch size.
+public enum LastBatchPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Train on it too (Keras `fit`, the authors' code): e.g. at 130 images an epoch has a batch
+  /// of 128 and one Adam step on 2 images, which makes visible dips in the learning curves.
+  case keep
+  /// Skip it (PyTorch `drop_last=True`); the images it holds are in other epochs' batches. An
+  /// epoch whose only batch is partial (fewer images than the batch size) keeps it.
+  case drop
 }
 
 /// Everything training needs to continue exactly where it stopped: weights, optimizer state,
@@ -62,11 +86,16 @@ public struct TrainingState: Sendable, Hashable {
   /// `generator` first) and a fresh optimizer; training then continues with `generator`.
   public init(
     architecture: BayesianCNN.Architecture = .paper,
+    initialisation: WeightInitialisation = .glorot,
     optimizer configuration: Adam.Configuration = Adam.Configuration(),
     generator: SeededGenerator
   ) {
     var generator = generator
-    self.model = BayesianCNN(architecture: architecture, generator: &generator)
+    self.model = BayesianCNN(
+      architecture: architecture,
+      initialisation: initialisation,
+      generator: &generator
+    )
     self.optimizer = Adam(configuration: configuration, for: architecture)
     self.generator = generator
     self.completedEpochs = 0
