@@ -124,7 +124,8 @@ let package = Package(
     .testTarget(
       name: "ExperimentsTests",
       dependencies: [
-        "Experiments", "Acquisition", "NeuralEngine", "PipelineCore", "Reports", "TestSupport",
+        "Experiments", "Acquisition", "NeuralEngine", "PipelineCore", "Reports", "HDF5Store",
+        "Notebook", "TestSupport",
       ],
       swiftSettings: swiftSettings
     ),

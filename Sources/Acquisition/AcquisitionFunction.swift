@@ -49,6 +49,18 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   public var needsPredictions: Bool { self != .random }
 }
 
+/// How Variation Ratios scores the single pass of a deterministic model (T = 1).
+///
+/// The paper defines Variation Ratios as `1 - max_y p(y|x)`; for one softmax vector that is the
+/// least-confidence score, a meaningful ranking. The mode-count form `1 - f_mode / T` of the
+/// authors' code is 0 for every point when T = 1, so selection degenerates to random.
+public enum SinglePassVariationRatios: String, CaseIterable, Sendable, Codable, Hashable {
+  /// `1 - max_c p_c` of the one softmax vector (the paper's formula).
+  case leastConfidence = "least-confidence"
+  /// `1 - f_mode / 1 = 0` for every point: random selection (the authors' deterministic script).
+  case modeCount = "mode-count"
+}
+
 /// Softmax probabilities of T stochastic forward passes over N points and C classes, stored
 /// contiguously in `[T, N, C]` order (pass-major), as the MC-dropout predictor produces them.
 public struct MCProbabilities: Sendable, Equatable {

@@ -16,6 +16,10 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
   case invalidArtifact(file: String, problem: String)
   /// The parameters cannot produce a valid experiment (e.g. more rounds than pool points).
   case infeasible(String)
+  /// A computation produced NaN or an infinity where only finite numbers make sense.
+  case nonFinite(String)
+  /// A setting written in a literate document (`set:`, `validation:`) is invalid.
+  indirect case inDocument(file: String, line: Int, ExperimentError)
 
   /// A message naming the problem and how to fix it.
   public var description: String {
@@ -25,7 +29,7 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
     case .malformedOverride(let text):
       "malformed --set \"\(text)\": expected key=value, e.g. --set rounds=30"
     case .unknownParameter(let key, let known):
-      "unknown parameter \"\(key)\" in --set; known parameters: \(known.joined(separator: ", "))"
+      "unknown parameter \"\(key)\"; known parameters: \(known.joined(separator: ", "))"
     case .invalidParameterValue(let key, let value, let expected):
       "invalid value \"\(value)\" for \(key): expected \(expected)"
     case .parameterOutOfRange(let key, let value, let range):
@@ -38,6 +42,11 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
       "\(file): \(problem). Delete the cache entry (or run `pipeline gc`) and rerun."
     case .infeasible(let problem):
       "these parameters cannot run: \(problem)"
+    case .nonFinite(let what):
+      "\(what). Nothing was committed for this stage; check the inputs and the "
+        + "parameters (a learning rate or weight decay that is too large makes training diverge)"
+    case .inDocument(let file, let line, let error):
+      "\(file):\(line): in the dbal-experiment block: \(error)"
     }
   }
 }

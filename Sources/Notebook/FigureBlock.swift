@@ -15,8 +15,8 @@ public struct FigureBlock: Sendable, Equatable {
   public var panels: PanelGrouping
   /// What distinguishes the lines within a panel.
   public var series: SeriesGrouping
-  /// Which test accuracy is plotted.
-  public var metric: AccuracyMetric
+  /// Which test accuracy is plotted, per model variant.
+  public var metric: MetricSelection
   /// An optional title shown above the figure.
   public var title: String?
   /// An optional caption (Markdown) shown below the figure.
@@ -29,7 +29,7 @@ public struct FigureBlock: Sendable, Equatable {
     id: String,
     panels: PanelGrouping,
     series: SeriesGrouping,
-    metric: AccuracyMetric = .mc,
+    metric: MetricSelection = .uniform(.mc),
     title: String? = nil,
     caption: String? = nil,
     line: Int
@@ -66,4 +66,36 @@ public enum AccuracyMetric: String, Sendable, CaseIterable, Hashable {
   case mc
   /// Accuracy with dropout off (weight scaling), as Keras evaluates by default.
   case deterministic
+}
+
+/// Which test accuracy a figure plots for each model variant.
+///
+/// The paper's Figure 2 compares the Bayesian CNN, evaluated with MC dropout, against the
+/// deterministic CNN, which "still uses dropout, but for regularisation only" (no MC dropout at
+/// test time): each model with its own metric, ``natural``.
+public struct MetricSelection: Sendable, Equatable, Hashable {
+  /// The metric of each model variant named explicitly.
+  public var perModel: [ModelVariant: AccuracyMetric]
+  /// The metric of every model not in ``perModel``.
+  public var otherwise: AccuracyMetric
+
+  /// Creates a selection.
+  public init(perModel: [ModelVariant: AccuracyMetric], otherwise: AccuracyMetric = .mc) {
+    self.perModel = perModel
+    self.otherwise = otherwise
+  }
+
+  /// The same metric for every model.
+  public static func uniform(_ metric: AccuracyMetric) -> MetricSelection {
+    MetricSelection(perModel: [:], otherwise: metric)
+  }
+
+  /// Each model's own metric: MC dropout for the Bayesian CNN, dropout off for the
+  /// deterministic one.
+  public static let natural = MetricSelection(
+    perModel: [.bayesian: .mc, .deterministic: .deterministic]
+  )
+
+  /// The metric plotted for `model`.
+  public func metric(for model: ModelVariant) -> AccuracyMetric { perModel[model] ?? otherwise }
 }

@@ -177,8 +177,8 @@ struct NotebookParser {
           panels: try body.choice(body.required("panels")),
           series: try body.choice(body.required("series")),
           metric: try body.optional("metric").map { entry throws(NotebookError) in
-            try body.choice(entry)
-          } ?? .mc,
+            try metricSelection(entry, in: body)
+          } ?? .uniform(.mc),
           title: try body.optional("title").map(body.text),
           caption: try body.optional("caption").map(body.text),
           line: openingLine
@@ -231,6 +231,11 @@ struct NotebookParser {
   {
     var overrides: [ParameterOverride] = []
     for item in try body.list(entry) {
+      // A list value continues over commas: `set: weight-decay-grid=0.5, 1, 2.5, epochs=50`.
+      if !item.contains("="), let last = overrides.popLast() {
+        overrides.append(ParameterOverride(name: last.name, value: last.value + "," + item))
+        continue
+      }
       let parts = item.split(separator: "=", maxSplits: 1).map {
         String($0).trimmingWhitespace()
       }
@@ -243,6 +248,55 @@ struct NotebookParser {
       overrides.append(ParameterOverride(name: parts[0], value: parts[1]))
     }
     return overrides
+  }
+
+  /// `mc`, `deterministic`, `natural`, or per model: `mc for bayesian, deterministic for
+  /// deterministic` (every model not named uses `mc`).
+  private func metricSelection(
+    _ entry: BlockBody.Entry,
+    in body: BlockBody
+  ) throws(NotebookError) -> MetricSelection {
+    let expected =
+      "'mc', 'deterministic', 'natural' (each model's own: MC for bayesian, dropout off for "
+      + "deterministic) or per model, e.g. 'mc for bayesian, deterministic for deterministic'"
+    let items = try body.list(entry)
+    if items.count == 1, !items[0].contains(" ") {
+      if items[0] == "natural" { return .natural }
+      guard let metric = AccuracyMetric(rawValue: items[0]) else {
+        throw body.invalid(entry, expected: expected, value: items[0])
+      }
+      return .uniform(metric)
+    }
+    var perModel: [ModelVariant: AccuracyMetric] = [:]
+    for item in items {
+      let words = item.split(separator: " ").map(String.init)
+      guard words.count == 3, words[1] == "for" else {
+        throw body.invalid(entry, expected: expected, value: item)
+      }
+      guard let metric = AccuracyMetric(rawValue: words[0]) else {
+        throw body.invalid(
+          entry,
+          expected: "a metric among "
+            + AccuracyMetric.allCases.map { "'\($0.rawValue)'" }
+            .joined(separator: ", "),
+          value: words[0]
+        )
+      }
+      guard let model = ModelVariant(rawValue: words[2]) else {
+        throw body.invalid(
+          entry,
+          expected: "a model among "
+            + ModelVariant.allCases.map { "'\($0.rawValue)'" }
+            .joined(separator: ", "),
+          value: words[2]
+        )
+      }
+      guard perModel[model] == nil else {
+        throw body.invalid(entry, expected: "each model named at most once", value: item)
+      }
+      perModel[model] = metric
+    }
+    return MetricSelection(perModel: perModel)
   }
 
   private func errorThresholds(

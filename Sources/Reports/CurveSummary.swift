@@ -9,13 +9,13 @@ struct CurveSummary {
   var lower: [Double] = []
   var upper: [Double] = []
 
-  /// Summarises `series` for `metric`; x values missing from some runs (a partial report)
+  /// Summarises `series` for its metric; x values missing from some runs (a partial report)
   /// use the runs that have them.
-  init(_ series: CurveSeries, metric: AccuracyMetric, band: UncertaintyBand) {
+  init(_ series: CurveSeries, band: UncertaintyBand) {
     var valuesByAcquired: [Int: [Double]] = [:]
     for run in series.runs {
       for point in run.points {
-        valuesByAcquired[point.acquired, default: []].append(point.accuracy(metric))
+        valuesByAcquired[point.acquired, default: []].append(point.accuracy(series.metric))
       }
     }
     for acquired in valuesByAcquired.keys.sorted() {

@@ -10,8 +10,6 @@ public struct FigureData: Sendable, Equatable {
   public var id: String
   /// Panels drawn side by side, in order.
   public var panels: [FigurePanel]
-  /// Which accuracy the lines show.
-  public var metric: AccuracyMetric
   /// The x-axis label.
   public var xLabel: String
   /// The y-axis label.
@@ -23,14 +21,12 @@ public struct FigureData: Sendable, Equatable {
   public init(
     id: String,
     panels: [FigurePanel],
-    metric: AccuracyMetric,
     xLabel: String = "Acquired images",
     yLabel: String = "Test accuracy",
     band: UncertaintyBand = .minMax
   ) {
     self.id = id
     self.panels = panels
-    self.metric = metric
     self.xLabel = xLabel
     self.yLabel = yLabel
     self.band = band
@@ -60,14 +56,23 @@ public struct CurveSeries: Sendable, Equatable {
   public var configuration: String
   /// The line and band colour.
   public var color: SeriesColor
+  /// Which test accuracy the line shows.
+  public var metric: AccuracyMetric
   /// The repetitions; runs may have different lengths while a report is partial.
   public var runs: [CurveRun]
 
   /// Creates a series.
-  public init(label: String, configuration: String, color: SeriesColor, runs: [CurveRun]) {
+  public init(
+    label: String,
+    configuration: String,
+    color: SeriesColor,
+    metric: AccuracyMetric = .mc,
+    runs: [CurveRun]
+  ) {
     self.label = label
     self.configuration = configuration
     self.color = color
+    self.metric = metric
     self.runs = runs
   }
 }
@@ -96,13 +101,23 @@ public struct CurvePoint: Sendable, Equatable {
   public var accuracyMC: Double
   /// Test accuracy with dropout off, in [0, 1].
   public var accuracyDeterministic: Double
+  /// The weight-decay constant c the round's model was trained with (chosen on the validation
+  /// set in grid mode); nil where the evaluation did not record it.
+  public var weightDecay: Double?
 
   /// Creates a point.
-  public init(acquired: Int, labelled: Int, accuracyMC: Double, accuracyDeterministic: Double) {
+  public init(
+    acquired: Int,
+    labelled: Int,
+    accuracyMC: Double,
+    accuracyDeterministic: Double,
+    weightDecay: Double? = nil
+  ) {
     self.acquired = acquired
     self.labelled = labelled
     self.accuracyMC = accuracyMC
     self.accuracyDeterministic = accuracyDeterministic
+    self.weightDecay = weightDecay
   }
 
   /// The accuracy `metric` selects.

@@ -25,7 +25,7 @@ struct FigureSVG {
     self.data = data
     self.title = title
     summaries = data.panels.map { panel in
-      panel.series.map { CurveSummary($0, metric: data.metric, band: data.band) }
+      panel.series.map { CurveSummary($0, band: data.band) }
     }
     let all = summaries.joined().filter { !$0.isEmpty }
     xScale = .acquired(maximum: all.compactMap(\.acquired.last).max() ?? 0)
@@ -253,7 +253,7 @@ extension FigureData {
   func csv() -> String {
     var csv =
       "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
-      + "test_accuracy_deterministic\n"
+      + "test_accuracy_deterministic,plotted_metric,weight_decay\n"
     var written: Set<String> = []
     for series in panels.flatMap(\.series) where written.insert(series.configuration).inserted {
       let configuration = TextFormatting.csvField(series.configuration)
@@ -261,7 +261,8 @@ extension FigureData {
         for point in run.points {
           csv +=
             "\(configuration),\(run.repetition),\(point.acquired),\(point.labelled),"
-            + "\(point.accuracyMC),\(point.accuracyDeterministic)\n"
+            + "\(point.accuracyMC),\(point.accuracyDeterministic),\(series.metric.rawValue),"
+            + "\(point.weightDecay.map { String($0) } ?? "")\n"
         }
       }
     }

@@ -6,8 +6,6 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
   case missingFigureData(id: String, file: String, line: Int)
   /// A `dbal-table` has no data in the inputs.
   case missingTableData(id: String, file: String, line: Int)
-  /// A figure's data shows a different metric than its block asks for.
-  case metricMismatch(id: String, file: String, line: Int, expected: String, found: String)
   /// A table row has the wrong number of cells.
   case raggedTable(id: String, row: Int, expected: Int, found: Int)
   /// A report file could not be written.
@@ -27,9 +25,6 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
         + " (is the figure's id spelled as the pipeline expects?)"
     case .missingTableData(let id, let file, let line):
       return "\(file):\(line): no data for table '\(id)'; the experiment must produce it"
-    case .metricMismatch(let id, let file, let line, let expected, let found):
-      return "\(file):\(line): figure '\(id)' asks for metric '\(expected)' but its data"
-        + " shows '\(found)'; this is a bug in the code that built the figure data"
     case .raggedTable(let id, let row, let expected, let found):
       return "table '\(id)': row \(row + 1) has \(found) cells but there are \(expected)"
         + " columns; this is a bug in the code that built the table data"

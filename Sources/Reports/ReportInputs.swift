@@ -7,6 +7,9 @@ public struct ReportInputs: Sendable, Equatable {
   public var tables: [String: TableData]
   /// Values for `{{value NAME}}`, already formatted (for example `"97.12%"`).
   public var values: [String: String]
+  /// The "Protocol" section: what was run next to the paper's text and the authors' code
+  /// (nil: no section).
+  public var protocolTable: TableData?
   /// How the results were produced.
   public var provenance: Provenance
   /// Whether every cell finished all its rounds.
@@ -17,12 +20,14 @@ public struct ReportInputs: Sendable, Equatable {
     figures: [String: FigureData],
     tables: [String: TableData],
     values: [String: String],
+    protocolTable: TableData? = nil,
     provenance: Provenance,
     completeness: ReportCompleteness = .complete
   ) {
     self.figures = figures
     self.tables = tables
     self.values = values
+    self.protocolTable = protocolTable
     self.provenance = provenance
     self.completeness = completeness
   }

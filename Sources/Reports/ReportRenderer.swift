@@ -79,12 +79,12 @@ private struct NodeBuilder {
       case .table(let table):
         nodes.append(try tableNode(table))
       case .provenance:
-        nodes += provenanceNodes()
+        nodes += protocolNodes() + provenanceNodes()
         provenancePlaced = true
       }
     }
     if !noticesPlaced { nodes.insert(contentsOf: notices(), at: 0) }
-    if !provenancePlaced { nodes += provenanceNodes() }
+    if !provenancePlaced { nodes += protocolNodes() + provenanceNodes() }
     return nodes
   }
 
@@ -195,15 +195,6 @@ private struct NodeBuilder {
     guard let data = inputs.figures[figure.id] else {
       throw ReportError.missingFigureData(id: figure.id, file: document.fileName, line: figure.line)
     }
-    guard data.metric == figure.metric else {
-      throw ReportError.metricMismatch(
-        id: figure.id,
-        file: document.fileName,
-        line: figure.line,
-        expected: figure.metric.rawValue,
-        found: data.metric.rawValue
-      )
-    }
     figureCount += 1
     let svg = FigureSVG(data, title: figure.title)
     let svgPath = "\(assetFolder)/\(figure.id).svg"
@@ -211,11 +202,22 @@ private struct NodeBuilder {
     assets.append(ReportAsset(path: svgPath, contents: svg.standalone()))
     assets.append(ReportAsset(path: csvPath, contents: data.csv()))
 
-    let metricText =
-      switch data.metric {
-      case .mc: "MC-dropout test accuracy"
-      case .deterministic: "test accuracy with dropout off"
-      }
+    let allSeries = data.panels.flatMap(\.series)
+    let metrics = allSeries.map(\.metric).reduce(into: [AccuracyMetric]()) {
+      if !$0.contains($1) { $0.append($1) }
+    }
+    let metricText: String
+    if metrics.count <= 1 {
+      metricText = "mean " + Self.metricName(metrics.first ?? .mc)
+    } else {
+      metricText =
+        "mean test accuracy ("
+        + metrics.map { metric in
+          let labels = allSeries.filter { $0.metric == metric }.map(\.label)
+          let unique = labels.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+          return Self.metricName(metric) + " for " + unique.joined(separator: ", ")
+        }.joined(separator: "; ") + ")"
+    }
     var cells: [Inline] = []
     for (index, configuration) in data.panels.flatMap(\.series).map(\.configuration).enumerated() {
       cells += [.text(index == 0 ? "" : ", "), .code(configuration)]
@@ -223,7 +225,7 @@ private struct NodeBuilder {
     let description: [Inline] =
       [
         .text(
-          "Lines: mean \(metricText) over \(svg.repetitionText) repetitions; shaded: "
+          "Lines: \(metricText) over \(svg.repetitionText) repetitions; shaded: "
             + (data.band == .minMax ? "min–max" : "±1 standard deviation")
             + " over repetitions. Data: "
         ),
@@ -242,6 +244,13 @@ private struct NodeBuilder {
         inlinePanels: svg.inlinePanels()
       )
     )
+  }
+
+  private static func metricName(_ metric: AccuracyMetric) -> String {
+    switch metric {
+    case .mc: "MC-dropout test accuracy"
+    case .deterministic: "test accuracy with dropout off"
+    }
   }
 
   private mutating func tableNode(_ table: TableBlock) throws(ReportError) -> ReportNode {
@@ -278,6 +287,37 @@ private struct NodeBuilder {
   private static func looksNumeric(_ cell: String) -> Bool {
     let core = cell.trimmingCharacters(in: CharacterSet(charactersIn: " %+-−–><"))
     return core.isEmpty || Double(core) != nil
+  }
+
+  // MARK: - Protocol
+
+  private func protocolNodes() -> [ReportNode] {
+    guard let table = inputs.protocolTable else { return [] }
+    return [
+      .heading(level: 2, text: "Protocol", anchor: "protocol"),
+      .paragraph([
+        .text(
+          "What this report ran, generated from its resolved parameters, next to the paper's"
+            + " text and the authors' code, with the reason for each choice."
+        )
+      ]),
+      .table(
+        TableNode(
+          columns: table.columns,
+          rows: table.rows.map { $0.map(Self.inlines) },
+          notes: table.notes
+        )
+      ),
+    ]
+  }
+
+  /// Text with `code spans` as inline nodes.
+  private static func inlines(_ text: String) -> [Inline] {
+    text.split(separator: "`", omittingEmptySubsequences: false).enumerated().compactMap {
+      index,
+      part in
+      part.isEmpty ? nil : (index % 2 == 1 ? .code(String(part)) : .text(String(part)))
+    }
   }
 
   // MARK: - Provenance

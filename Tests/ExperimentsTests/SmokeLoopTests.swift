@@ -1,9 +1,13 @@
 import Acquisition
-import Experiments
 import Foundation
+import HDF5Store
+import Notebook
 import PipelineCore
+import Reports
 import TestSupport
 import Testing
+
+@testable import Experiments
 
 /// Runs a small real active-learning loop (smoke profile, real MNIST) in-process and checks
 /// the bookkeeping invariants of every round.
@@ -82,5 +86,75 @@ struct SmokeLoopTests {
       }
     )
     #expect(replayed.isIdentical)
+  }
+
+  // Figure 2 at the smoke profile, in-process, with a two-value weight-decay grid: each model is
+  // plotted with its own metric, and each round keeps the c with the best validation accuracy.
+  // In this serialized suite because in-process runs block a cooperative thread while MNIST is
+  // fetched; two at once could take both threads of a 2-core machine.
+  @Test(.enabled(if: TestSupport.mnistMirror != nil, "needs the MNIST mirror (DBAL_MNIST_MIRROR)"))
+  func deterministicSeriesPlotDropoutOffAccuracyAndTheGridKeepsTheBestC() throws {
+    let directory = try TestSupport.temporaryDirectory("dbal-smoke-fig2")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let document = try NotebookDocument(
+      contentsOf: TestSupport.repositoryRoot.appendingPathComponent("Pipelines/fig2.md")
+    )
+    let plan = try ExperimentPlan(
+      document: document,
+      profile: .smoke,
+      overrides: ["rounds=1", "weight-decay-grid=0.5,50"].map { try ProfileOverride(parsing: $0) },
+      resources: ExperimentResources()
+    )
+    let runner = PipelineRunner(
+      store: try ArtifactStore(root: directory.appendingPathComponent("cache")),
+      toolVersion: "test",
+      settings: ["data-dir": directory.path, "mnist-mirror": TestSupport.mnistMirror!.path]
+    )
+    _ = try runner.run(plan.graph, recordAs: "fig2-smoke")
+    let statuses = try runner.status(plan.graph)
+    let results = try ExperimentResults(plan: plan) { id, name in
+      guard case .cached(let key)? = statuses[id] else { return nil }
+      return try runner.store.verifiedArtifactURL(key: key, name: name)
+    }
+    #expect(results.isComplete)
+    let figure = results.figure(try #require(document.figures.first))
+    for panel in figure.panels {
+      let byMetric = Dictionary(grouping: panel.series, by: \.metric)
+      #expect(byMetric[.mc]?.map(\.configuration).allSatisfy { $0.hasSuffix(".bayesian") } == true)
+      #expect(
+        byMetric[.deterministic]?.map(\.configuration)
+          .allSatisfy { $0.hasSuffix(".deterministic") } == true
+      )
+    }
+    let baldPanel = try #require(figure.panels.first { $0.title == "BALD" })
+    #expect(baldPanel.series[1].label.contains("random selection"))
+    let values = results.values
+    let point = try #require(
+      results.curves[Cell(acquisition: .maxEntropy, model: .deterministic, repetition: 0)]?.last
+    )
+    #expect(
+      values["final.det.max-entropy.deterministic"]
+        == String(format: "%.2f%%", 100 * point.accuracyDeterministic)
+    )
+    // The grid: every round's model records the c it kept, which has the best validation score.
+    let train = ExperimentPlan.stageID(plan.cells[0], round: 0, "train")
+    guard case .cached(let key)? = statuses[train] else {
+      Issue.record("round 0 is not committed")
+      return
+    }
+    let file = try HDF5File.open(try runner.store.verifiedArtifactURL(key: key, name: "model").path)
+    defer { try? file.close() }
+    let grid = try file.read("weight_decay_grid", as: Double.self).values
+    let accuracy = try file.read("validation_accuracy", as: Double.self).values
+    let crossEntropy = try file.read("validation_cross_entropy", as: Double.self).values
+    let chosen = try file.read("weight_decay", as: Double.self).values[0]
+    #expect(grid == [0.5, 50])
+    let best = TrainStage.selectBest(
+      zip(accuracy, crossEntropy).map { ValidationScore(accuracy: $0, crossEntropy: $1) }
+    )
+    #expect(chosen == grid[best])
+    #expect(
+      results.curves.values.allSatisfy { $0.allSatisfy { grid.contains($0.weightDecay ?? -1) } }
+    )
   }
 }

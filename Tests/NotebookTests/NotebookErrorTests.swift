@@ -80,7 +80,9 @@ import Testing
       problem: .invalidValue(
         key: "metric",
         value: "bayes",
-        expected: "one of 'mc', 'deterministic'"
+        expected: "'mc', 'deterministic', 'natural' (each model's own: MC for bayesian, dropout"
+          + " off for deterministic) or per model, e.g. 'mc for bayesian, deterministic for"
+          + " deterministic'"
       )
     ),
     BrokenDocument(

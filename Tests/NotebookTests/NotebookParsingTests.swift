@@ -53,7 +53,7 @@ import Testing
           id: "accuracy-curves",
           panels: .acquisition,
           series: .model,
-          metric: .mc,
+          metric: .uniform(.mc),
           title: "Test accuracy against acquired images",
           caption: "Bayesian CNN (red) against deterministic CNN (blue).",
           line: 17
@@ -98,7 +98,7 @@ import Testing
     #expect(document.experiment.acquisitions == [.random, .varRatiosMean, .meanSTD])
     #expect(document.experiment.repetitions == nil)
     #expect(document.experiment.overrides.isEmpty)
-    #expect(document.figures.first?.metric == .mc)
+    #expect(document.figures.first?.metric == .uniform(.mc))
     #expect(document.tables.map(\.errorThresholds) == [[10, 5], []])
   }
 
@@ -159,5 +159,41 @@ import Testing
     let text = "```dbal-experiment\nacquisitions: bald\nmodels: bayesian\n```\nx \(reference) y\n"
     let document = try NotebookDocument(parsing: text, fileName: "v.md")
     #expect(document.valueReferences == [ValueReference(name: "a.b-c_1", line: 5)])
+  }
+}
+
+@Suite struct FigureMetricParsingTests {
+  static func metric(_ value: String) throws -> MetricSelection? {
+    let text =
+      "```dbal-experiment\nacquisitions: bald\nmodels: bayesian, deterministic\n```\n"
+      + "```dbal-figure\nid: f\npanels: none\nseries: model\nmetric: \(value)\n```\n"
+    return try NotebookDocument(parsing: text, fileName: "m.md").figures.first?.metric
+  }
+
+  @Test func naturalAndPerModelMetricsParse() throws {
+    let natural = try #require(try Self.metric("natural"))
+    #expect(natural.metric(for: .bayesian) == .mc)
+    #expect(natural.metric(for: .deterministic) == .deterministic)
+    #expect(try Self.metric("mc for bayesian, deterministic for deterministic") == natural)
+    let flipped = try #require(try Self.metric("deterministic for bayesian"))
+    #expect(flipped.metric(for: .bayesian) == .deterministic)
+    #expect(flipped.metric(for: .deterministic) == .mc, "models not named use mc")
+    #expect(try Self.metric("deterministic") == .uniform(.deterministic))
+  }
+
+  @Test(arguments: [
+    ("best", "'mc', 'deterministic', 'natural'"),
+    ("mc for ensemble", "a model among 'bayesian', 'deterministic'"),
+    ("mcdropout for bayesian", "a metric among 'mc', 'deterministic'"),
+    ("mc for bayesian, deterministic for bayesian", "each model named at most once"),
+    ("mc bayesian", "'mc', 'deterministic', 'natural'"),
+  ])
+  func badMetricsNameTheLineTheValueAndTheAcceptedOnes(value: String, expected: String) {
+    #expect {
+      _ = try Self.metric(value)
+    } throws: { error in
+      let text = "\(error)"
+      return text.hasPrefix("m.md:9:") && text.contains(expected)
+    }
   }
 }

@@ -34,7 +34,7 @@ import Testing
       )
     }
     let series = CurveSeries(label: "s", configuration: "c", color: .bayesian, runs: runs)
-    let summary = CurveSummary(series, metric: .mc, band: .standardDeviation)
+    let summary = CurveSummary(series, band: .standardDeviation)
     #expect(
       isClose(summary.mean[0], 0.99) && isClose(summary.lower[0], 0.98) && summary.upper[0] == 1
     )

@@ -1,8 +1,9 @@
 import Foundation
 import Notebook
-import Reports
 import TestSupport
 import Testing
+
+@testable import Reports
 
 #if canImport(FoundationXML)
   import FoundationXML
@@ -65,8 +66,7 @@ import Testing
             CurveSeries(label: "S", configuration: "bald.bayesian", color: .bayesian, runs: runs)
           ]
         )
-      ],
-      metric: .mc
+      ]
     )
     let svg = try #require(try render(inputs).assets.first?.contents)
     // Plot area: x 58...406, y 274 (0.6) ... 30 (1.0); 0.7 sits a quarter of the way up.
@@ -87,7 +87,8 @@ import Testing
     let lines = csv.split(separator: "\n").map(String.init)
     #expect(
       lines.first
-        == "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,test_accuracy_deterministic"
+        == "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
+        + "test_accuracy_deterministic,plotted_metric,weight_decay"
     )
     let expected = SampleReport.figure().panels.flatMap(\.series).flatMap { series in
       series.runs.flatMap { run in run.points.map { (series.configuration, run.repetition, $0) } }
@@ -95,8 +96,9 @@ import Testing
     #expect(lines.count == 1 + expected.count)
     #expect(expected.count == 3 * 2 * 3 * 99)
     for (line, (configuration, repetition, point)) in zip(lines.dropFirst(), expected) {
-      let fields = line.split(separator: ",").map(String.init)
-      #expect(fields.count == 6)
+      let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      #expect(fields.count == 8)
+      #expect(fields[6] == "mc" && fields[7] == "", "metric plotted; no weight decay recorded")
       #expect(fields[0] == configuration && Int(fields[1]) == repetition)
       #expect(Int(fields[2]) == point.acquired && Int(fields[3]) == point.labelled)
       #expect(
@@ -263,24 +265,63 @@ import Testing
       try render(inputs)
     }
     inputs = SampleReport.inputs()
-    inputs.figures["accuracy-curves"]?.metric = .deterministic
-    #expect(
-      throws: ReportError.metricMismatch(
-        id: "accuracy-curves",
-        file: "fig2.md",
-        line: 17,
-        expected: "mc",
-        found: "deterministic"
-      )
-    ) {
-      try render(inputs)
-    }
-    inputs = SampleReport.inputs()
     inputs.tables["acquired-to-error"] = TableData(columns: ["a", "b"], rows: [["1"]])
     #expect(throws: ReportError.raggedTable(id: "acquired-to-error", row: 0, expected: 2, found: 1))
     {
       try render(inputs)
     }
+  }
+
+  @Test func eachSeriesPlotsItsOwnMetricAndTheFigureSaysWhich() throws {
+    var inputs = SampleReport.inputs()
+    var figure = try #require(inputs.figures["accuracy-curves"])
+    for panel in figure.panels.indices {
+      figure.panels[panel].series[1].metric = .deterministic
+      // Dropout-off accuracy 0.5 everywhere: only a series reading it can show 0.5.
+      for run in figure.panels[panel].series[1].runs.indices {
+        for point in figure.panels[panel].series[1].runs[run].points.indices {
+          figure.panels[panel].series[1].runs[run].points[point].accuracyDeterministic = 0.5
+        }
+      }
+    }
+    inputs.figures["accuracy-curves"] = figure
+    let report = try render(inputs)
+    #expect(
+      report.markdown.contains(
+        "mean test accuracy (MC-dropout test accuracy for Bayesian CNN; test accuracy with"
+          + " dropout off for Deterministic CNN)"
+      )
+    )
+    let deterministic = CurveSummary(figure.panels[0].series[1], band: .minMax)
+    #expect(deterministic.mean.allSatisfy { $0 == 0.5 })
+    let bayesian = CurveSummary(figure.panels[0].series[0], band: .minMax)
+    #expect(!bayesian.mean.contains(0.5))
+    let csv = try #require(report.assets.first { $0.path.hasSuffix(".csv") }?.contents)
+    #expect(
+      csv.hasPrefix(
+        "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
+          + "test_accuracy_deterministic,plotted_metric,weight_decay\n"
+      )
+    )
+    #expect(csv.contains(",0.5,deterministic,\n"))
+    #expect(csv.contains(",mc,\n"))
+  }
+
+  @Test func theProtocolSectionPrecedesProvenanceWithCodeSpans() throws {
+    var inputs = SampleReport.inputs()
+    inputs.protocolTable = TableData(
+      columns: ["Aspect", "This report"],
+      rows: [["Test accuracy", "the mean of `T = 20` passes"]]
+    )
+    let report = try render(inputs)
+    let markdown = report.markdown
+    let protocolAt = try #require(markdown.range(of: "## Protocol"))
+    let provenanceAt = try #require(markdown.range(of: "## Provenance"))
+    #expect(protocolAt.lowerBound < provenanceAt.lowerBound)
+    #expect(markdown.contains("| Test accuracy | the mean of `T = 20` passes |"))
+    #expect(report.html.contains("<code>T = 20</code>"))
+    inputs.protocolTable = nil
+    #expect(!(try render(inputs)).markdown.contains("## Protocol"))
   }
 
   @Test func provenanceIsAppendedWhenTheDocumentHasNoMarker() throws {

@@ -55,8 +55,7 @@ enum SampleReport {
             ),
           ]
         )
-      },
-      metric: .mc
+      }
     )
   }
 

@@ -42,14 +42,18 @@ public struct ExperimentPlan: Sendable {
   ) throws {
     let block = document.experiment
     var documentOverrides: [ProfileOverride] = []
-    if let validation = block.validationSize {
-      documentOverrides.append(try ProfileOverride(parsing: "validation=\(validation)"))
-    }
-    if let repetitions = block.repetitions {
-      documentOverrides.append(try ProfileOverride(parsing: "repetitions=\(repetitions)"))
-    }
-    for setting in block.overrides {
-      documentOverrides.append(try ProfileOverride(parsing: "\(setting.name)=\(setting.value)"))
+    do throws(ExperimentError) {
+      if let validation = block.validationSize {
+        documentOverrides.append(try ProfileOverride(parsing: "validation=\(validation)"))
+      }
+      if let repetitions = block.repetitions {
+        documentOverrides.append(try ProfileOverride(parsing: "repetitions=\(repetitions)"))
+      }
+      for setting in block.overrides {
+        documentOverrides.append(try ProfileOverride(parsing: "\(setting.name)=\(setting.value)"))
+      }
+    } catch {
+      throw ExperimentError.inDocument(file: document.fileName, line: block.line, error)
     }
     let profile = base.applying(documentOverrides + overrides)
     let acquisitions = block.acquisitions.map { AcquisitionFunction(rawValue: $0.rawValue)! }
@@ -80,6 +84,18 @@ public struct ExperimentPlan: Sendable {
       throw ExperimentError.infeasible(
         "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
           + "pool of \(poolSize) images"
+      )
+    }
+    guard p.poolSubset == 0 || p.poolSubset >= p.acquireCount else {
+      throw ExperimentError.infeasible(
+        "pool-subset \(p.poolSubset) is smaller than acquire-count \(p.acquireCount), so a round "
+          + "could not acquire \(p.acquireCount) images; raise pool-subset (0 = the whole pool)"
+      )
+    }
+    guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
+      throw ExperimentError.infeasible(
+        "weight-decay-grid tunes c on the validation set, but validation is 0; set validation "
+          + "to a positive number (the paper: 100) or weight-decay-grid=none"
       )
     }
     self.target = target
@@ -184,9 +200,12 @@ public struct ExperimentPlan: Sendable {
           id: train,
           stage: TrainStage(
             parameters: .init(
+              initialisation: p.initialisation,
               epochs: p.epochs,
               batchSize: p.batchSize,
+              lastBatch: p.lastBatch,
               weightDecay: p.weightDecay,
+              weightDecayGrid: p.weightDecayGrid,
               learningRate: p.learningRate
             ),
             resources: resources
@@ -201,7 +220,14 @@ public struct ExperimentPlan: Sendable {
         StageNode(
           id: stageID(cell, round: round, "evaluate"),
           stage: EvaluateStage(
-            parameters: .init(mcSamples: p.testMCSamples, testSubset: p.testSubset),
+            parameters: .init(
+              mcSamples: p.testMCSamples,
+              testSubset: p.testSubset,
+              testSubsetSeed: SeededGenerator.derive(
+                root: UInt64(p.seed),
+                path: [.name("test-subset")]
+              )
+            ),
             resources: resources
           ),
           inputs: ["data": data, "model": .artifact(train, "model")],
@@ -220,7 +246,8 @@ public struct ExperimentPlan: Sendable {
               function: cell.acquisition,
               model: cell.model,
               mcSamples: p.mcSamples,
-              poolSubset: p.poolSubset
+              poolSubset: p.poolSubset,
+              singlePassVariationRatios: p.deterministicVarRatios
             ),
             resources: resources
           ),

@@ -1,3 +1,6 @@
+import Acquisition
+import NeuralEngine
+
 /// Every knob of the active-learning protocol, with the paper's values as ``paper``.
 ///
 /// All of these are semantic: each one that a stage uses enters that stage's cache key, so
@@ -18,16 +21,31 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   public var poolSubset: Int
   /// MC-dropout passes T when scoring the pool (the authors' code: 100).
   public var mcSamples: Int
-  /// MC-dropout passes when measuring MC-averaged test accuracy.
+  /// MC-dropout passes when measuring MC-averaged test accuracy (the paper does not state it;
+  /// the paper profile's value was chosen by measurement, see the README).
   public var testMCSamples: Int
-  /// Test images evaluated (the first N of the official 10k); 0 = all 10,000.
+  /// Test images evaluated: a seeded, class-stratified random subset of the official 10k
+  /// (the same for every round and repetition of a run); 0 = all 10,000.
   public var testSubset: Int
   /// Training epochs per round (a fresh model every round).
   public var epochs: Int
   /// Minibatch size.
   public var batchSize: Int
-  /// Weight-decay constant c: lambda = c / N_labelled on the dense-128 weights.
+  /// What training does with an epoch's last, partial batch (Keras and the authors: keep).
+  public var lastBatch: LastBatchPolicy
+  /// How the network's weights are initialised each round (the authors ran Keras 0.3's fans).
+  public var initialisation: WeightInitialisation
+  /// Weight-decay constant c: lambda = c / N_labelled on the dense-128 weights. Used when
+  /// ``weightDecayGrid`` is empty.
   public var weightDecay: Double
+  /// The paper's tuning of c on the validation set: when not empty, every round trains one model
+  /// per c in the grid and keeps the one with the best validation accuracy (dropout off; ties go
+  /// to the lower validation cross-entropy, then to the earlier grid value). Empty: c is fixed.
+  public var weightDecayGrid: [Double]
+  /// How a deterministic model (one pass) scores Variation Ratios: the paper's formula
+  /// `1 - max_c p_c` (least confidence), or the mode count of one pass, which is 0 everywhere
+  /// and so degenerates to random selection (the authors' `Softmax_VarRatio` script).
+  public var deterministicVarRatios: SinglePassVariationRatios
   /// Adam learning rate.
   public var learningRate: Double
   /// The run's root seed; every random draw derives from it and the draw's position.
@@ -46,10 +64,19 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
     testSubset: 0,
     epochs: 50,
     batchSize: 128,
+    lastBatch: .keep,
+    initialisation: .keras03,
     weightDecay: 3.5,
+    weightDecayGrid: [],
+    deterministicVarRatios: .leastConfidence,
     learningRate: 1e-3,
     seed: 0
   )
+
+  /// The weight-decay constants a round trains with: the grid, or the one fixed c.
+  public var weightDecayCandidates: [Double] {
+    weightDecayGrid.isEmpty ? [weightDecay] : weightDecayGrid
+  }
 
   /// Total images acquired by the end of a run.
   public var totalAcquired: Int { rounds * acquireCount }
@@ -62,19 +89,41 @@ public struct Profile: Sendable, Hashable {
   /// The profile's name as typed on the command line.
   public var name: String
   /// One line on what the profile is for.
-  public var summary: String
-  /// A prominent notice for reports of non-paper profiles; nil for `paper`.
-  public var notice: String?
+  public var purpose: String
   /// The resolved values, after any `--set` overrides.
   public var parameters: ExperimentParameters
   /// The overrides applied on top of the named profile, in command-line order.
   public var overrides: [ProfileOverride] = []
 
+  /// One line for `pipeline list` and `status`, generated from the resolved parameters.
+  public var summary: String {
+    let p = parameters
+    let test = p.testSubset == 0 ? "10,000 test images" : "\(p.testSubset) test images"
+    return
+      "\(p.repetitions) repetition(s), \(p.totalAcquired) acquired images, T = \(p.mcSamples), "
+      + "\(p.epochs) epochs, \(test): \(purpose)"
+  }
+
+  /// A prominent notice for reports of non-paper profiles (nil for `paper`), generated from the
+  /// resolved parameters so that it stays true under `--set` overrides.
+  public var notice: String? {
+    guard name != Profile.paper.name else { return nil }
+    let p = parameters
+    let test =
+      p.testSubset == 0
+      ? "all 10,000 test images"
+      : "a class-stratified random subset of \(p.testSubset) test images"
+    return "\(name.prefix(1).uppercased() + name.dropFirst()) profile: a reduced protocol "
+      + "(\(p.repetitions) repetition(s), \(p.rounds) rounds of \(p.acquireCount) = "
+      + "\(p.totalAcquired) acquired images, \(p.epochs) epochs per round, T = \(p.mcSamples) "
+      + "scoring passes, test accuracy on \(test) with T = \(p.testMCSamples)). \(purpose.prefix(1).uppercased() + purpose.dropFirst()); "
+      + "it is not the paper's protocol."
+  }
+
   /// The protocol of the paper: 3 repetitions, 100 rounds of 10, T = 100, 50 epochs.
   public static let paper = Profile(
     name: "paper",
-    summary: "the paper's protocol: 3 repetitions, 1000 acquired images, T = 100, 50 epochs",
-    notice: nil,
+    purpose: "the paper's protocol",
     parameters: .paper
   )
 
@@ -88,11 +137,7 @@ public struct Profile: Sendable, Hashable {
     p.testSubset = 2000
     return Profile(
       name: "quick",
-      summary: "1 repetition, 200 acquired images, T = 20, 2000 test images: minutes",
-      notice:
-        "Quick profile: a reduced protocol (1 repetition, 20 rounds = 200 acquired images, "
-        + "T = 20 scoring passes, test accuracy on the first 2000 test images with T = 10). It "
-        + "shows the early part of the paper's curves only; it is not the paper's protocol.",
+      purpose: "minutes; it shows the early part of the paper's curves only",
       parameters: p
     )
   }()
@@ -109,10 +154,7 @@ public struct Profile: Sendable, Hashable {
     p.epochs = 2
     return Profile(
       name: "smoke",
-      summary: "2 rounds, 2 epochs, 500 test images: seconds, for tests; results are meaningless",
-      notice:
-        "Smoke profile: 2 rounds of 2 epochs on a 500-image test subset, for checking the tool. "
-        + "The numbers are meaningless.",
+      purpose: "seconds, for checking the tool; its numbers are meaningless",
       parameters: p
     )
   }()

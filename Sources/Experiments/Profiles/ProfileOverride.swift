@@ -1,46 +1,39 @@
+import Acquisition
+import NeuralEngine
+
 /// One `--set key=value` override of an ``ExperimentParameters`` value, validated on parsing.
 public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
   /// The parameter's command-line key, e.g. `rounds`.
   public let key: String
-  /// The parsed value.
-  public let value: Double
+  /// The value in its canonical spelling (`30`, `2.5`, `keras-0.3`, `0.5,1,2.5`).
+  public let value: String
 
-  /// Parses `key=value`, checking the key is known and the value in range.
+  /// Parses `key=value`, checking the key is known and the value valid for it.
   public init(parsing text: String) throws(ExperimentError) {
     let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
     guard parts.count == 2, !parts[0].isEmpty else { throw .malformedOverride(text) }
     let key = parts[0].trimmingWhitespace()
     let rawValue = parts[1].trimmingWhitespace()
-    guard let spec = Self.specs.first(where: { $0.key == key }) else {
+    guard let spec = Self.spec(key) else {
       throw .unknownParameter(key, known: Self.specs.map(\.key))
     }
-    guard let value = Double(rawValue), value.isFinite,
-      !spec.isInteger || value.rounded() == value
-    else {
-      throw .invalidParameterValue(
-        key: key,
-        value: rawValue,
-        expected: spec.isInteger ? "an integer" : "a number"
-      )
-    }
-    guard spec.range.contains(value) else {
-      throw .parameterOutOfRange(key: key, value: rawValue, range: spec.rangeDescription)
-    }
+    var scratch = ExperimentParameters.paper
+    try spec.set(&scratch, rawValue)
     self.key = key
-    self.value = value
+    self.value = spec.get(scratch)
   }
 
-  /// `key=value`, as typed.
-  public var description: String {
-    let spec = Self.specs.first { $0.key == key }!
-    return spec.isInteger ? "\(key)=\(Int(value))" : "\(key)=\(value)"
-  }
+  /// `key=value`, in canonical spelling.
+  public var description: String { "\(key)=\(value)" }
 
   func apply(to parameters: inout ExperimentParameters) {
-    Self.specs.first { $0.key == key }!.set(&parameters, value)
+    // Validated on parsing, and the canonical spelling parses again to the same value.
+    try! Self.spec(key)!.set(&parameters, value)
   }
 
-  /// Every overridable parameter: key, meaning and valid range.
+  static func spec(_ key: String) -> Spec? { specs.first { $0.key == key } }
+
+  /// Every overridable parameter: key, meaning and accepted values.
   public static let specs: [Spec] = [
     .int("repetitions", \.repetitions, 1...100, "independent repetitions per configuration"),
     .int("rounds", \.rounds, 0...5000, "acquisition rounds"),
@@ -50,10 +43,31 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     .int("pool-subset", \.poolSubset, 0...60000, "pool points scored per round (0 = all)"),
     .int("mc-samples", \.mcSamples, 1...1000, "MC-dropout passes for scoring"),
     .int("test-mc-samples", \.testMCSamples, 1...1000, "MC-dropout passes for test accuracy"),
-    .int("test-subset", \.testSubset, 0...10000, "test images evaluated (0 = all 10,000)"),
+    .int(
+      "test-subset",
+      \.testSubset,
+      0...10000,
+      "test images evaluated, a seeded class-stratified subset (0 = all 10,000)"
+    ),
     .int("epochs", \.epochs, 1...10000, "training epochs per round"),
     .int("batch-size", \.batchSize, 1...60000, "minibatch size"),
+    .choice("last-batch", \.lastBatch, "the last, partial batch of an epoch: keep or drop"),
+    .choice(
+      "initialisation",
+      \.initialisation,
+      "weight initialisation: keras-0.3 (the authors' Keras) or glorot (Keras >= 1, PyTorch)"
+    ),
     .double("weight-decay", \.weightDecay, 0...1e6, "c in lambda = c / N on the dense-128 weights"),
+    .grid(
+      "weight-decay-grid",
+      \.weightDecayGrid,
+      "c values tuned per round on the validation set, e.g. 0.5,1,2.5,3.5,5,10 (none = fixed c)"
+    ),
+    .choice(
+      "deterministic-var-ratios",
+      \.deterministicVarRatios,
+      "Variation Ratios of a deterministic model: least-confidence (1 - max p) or mode-count"
+    ),
     .double("learning-rate", \.learningRate, 1e-9...10, "Adam learning rate"),
     .int("seed", \.seed, 0...Double(Int32.max), "root seed"),
   ]
@@ -64,18 +78,10 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     public let key: String
     /// What the parameter means.
     public let help: String
-    /// Whether only integers are accepted.
-    public let isInteger: Bool
-    let range: ClosedRange<Double>
-    let set: @Sendable (inout ExperimentParameters, Double) -> Void
+    /// The accepted values, as shown in help and errors (`1...100`, `keep, drop`).
+    public let accepted: String
+    let set: @Sendable (inout ExperimentParameters, String) throws(ExperimentError) -> Void
     let get: @Sendable (ExperimentParameters) -> String
-
-    /// The valid range, as shown in errors.
-    public var rangeDescription: String {
-      isInteger
-        ? "\(Int(range.lowerBound))...\(Int(range.upperBound))"
-        : "\(range.lowerBound)...\(range.upperBound)"
-    }
 
     /// The parameter's value in `parameters`, formatted for status and reports.
     public func value(in parameters: ExperimentParameters) -> String { get(parameters) }
@@ -86,12 +92,20 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       _ range: ClosedRange<Double>,
       _ help: String
     ) -> Spec {
-      Spec(
+      let accepted = "\(Int(range.lowerBound))...\(Int(range.upperBound))"
+      return Spec(
         key: key,
         help: help,
-        isInteger: true,
-        range: range,
-        set: { $0[keyPath: path] = Int($1) },
+        accepted: accepted,
+        set: { (parameters, text) throws(ExperimentError) in
+          guard let value = Double(text), value.isFinite, value.rounded() == value else {
+            throw .invalidParameterValue(key: key, value: text, expected: "an integer")
+          }
+          guard range.contains(value) else {
+            throw .parameterOutOfRange(key: key, value: text, range: accepted)
+          }
+          parameters[keyPath: path] = Int(value)
+        },
         get: { String($0[keyPath: path]) }
       )
     }
@@ -102,13 +116,88 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       _ range: ClosedRange<Double>,
       _ help: String
     ) -> Spec {
+      let accepted = "\(range.lowerBound)...\(range.upperBound)"
+      return Spec(
+        key: key,
+        help: help,
+        accepted: accepted,
+        set: { (parameters, text) throws(ExperimentError) in
+          guard let value = Double(text), value.isFinite else {
+            throw .invalidParameterValue(key: key, value: text, expected: "a number")
+          }
+          guard range.contains(value) else {
+            throw .parameterOutOfRange(key: key, value: text, range: accepted)
+          }
+          parameters[keyPath: path] = value
+        },
+        get: { String($0[keyPath: path]) }
+      )
+    }
+
+    static func choice<Value: RawRepresentable & CaseIterable & Sendable>(
+      _ key: String,
+      _ path: any WritableKeyPath<ExperimentParameters, Value> & Sendable,
+      _ help: String
+    ) -> Spec where Value.RawValue == String {
+      let names = Value.allCases.map(\.rawValue)
+      return Spec(
+        key: key,
+        help: help,
+        accepted: names.joined(separator: ", "),
+        set: { (parameters, text) throws(ExperimentError) in
+          guard let value = Value(rawValue: text) else {
+            throw .invalidParameterValue(
+              key: key,
+              value: text,
+              expected: "one of " + names.map { "'\($0)'" }.joined(separator: ", ")
+            )
+          }
+          parameters[keyPath: path] = value
+        },
+        get: { $0[keyPath: path].rawValue }
+      )
+    }
+
+    /// A list of positive numbers separated by commas (or spaces); `none` or empty clears it.
+    static func grid(
+      _ key: String,
+      _ path: any WritableKeyPath<ExperimentParameters, [Double]> & Sendable,
+      _ help: String
+    ) -> Spec {
       Spec(
         key: key,
         help: help,
-        isInteger: false,
-        range: range,
-        set: { $0[keyPath: path] = $1 },
-        get: { String($0[keyPath: path]) }
+        accepted: "positive numbers separated by commas, or none",
+        set: { (parameters, text) throws(ExperimentError) in
+          let items = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+          if items.isEmpty || items == ["none"] {
+            parameters[keyPath: path] = []
+            return
+          }
+          var values: [Double] = []
+          for item in items {
+            guard let value = Double(item), value.isFinite, value > 0 else {
+              throw .invalidParameterValue(
+                key: key,
+                value: item,
+                expected: "positive numbers separated by commas, e.g. 0.5,1,2.5,3.5,5,10"
+              )
+            }
+            guard !values.contains(value) else {
+              throw .invalidParameterValue(
+                key: key,
+                value: item,
+                expected: "each value at most once"
+              )
+            }
+            values.append(value)
+          }
+          parameters[keyPath: path] = values
+        },
+        get: { parameters in
+          let values = parameters[keyPath: path]
+          return values.isEmpty ? "none" : values.map { String($0) }.joined(separator: ",")
+        }
       )
     }
   }

@@ -32,7 +32,9 @@ public struct ExperimentResults: Sendable {
             labelled: p.initialLabelled + round * p.acquireCount,
             accuracyMC: try file.read("accuracy_mc", as: Double.self).values[0],
             accuracyDeterministic: try file.read("accuracy_deterministic", as: Double.self)
-              .values[0]
+              .values[0],
+            weightDecay: file.exists("weight_decay")
+              ? try file.read("weight_decay", as: Double.self).values[0] : nil
           )
         )
       }
@@ -67,7 +69,8 @@ public struct ExperimentResults: Sendable {
 
   // MARK: - Figures
 
-  /// The data of a figure block.
+  /// The data of a figure block: one series per cell configuration, each plotting the metric
+  /// the block selects for its model.
   public func figure(_ block: FigureBlock) -> FigureData {
     func series(
       _ acquisition: AcquisitionFunction,
@@ -76,16 +79,20 @@ public struct ExperimentResults: Sendable {
     )
       -> CurveSeries
     {
-      let label =
+      var label =
         block.series == .model
         ? model.displayName
         : (models.count > 1
           ? "\(acquisition.displayName), \(model.displayName)"
           : acquisition.displayName)
+      if isRandomSelection(acquisition, model) {
+        label += " (\(acquisition.displayName) = 0: random selection)"
+      }
       return CurveSeries(
         label: label,
         configuration: "\(acquisition.rawValue).\(model.rawValue)",
         color: color,
+        metric: block.metric.metric(for: model.variant),
         runs: runs(acquisition, model)
       )
     }
@@ -106,7 +113,20 @@ public struct ExperimentResults: Sendable {
       }
       panels.append(FigurePanel(title: block.title ?? "", series: lines))
     }
-    return FigureData(id: block.id, panels: panels, metric: block.metric)
+    return FigureData(id: block.id, panels: panels)
+  }
+
+  /// Whether the cell's scores are the same for every point, so that it acquires uniformly at
+  /// random within the scored subset (through the seeded tie-break): Random itself, and BALD,
+  /// mode-count Variation Ratios and Mean STD of a deterministic model (one pass).
+  public func isRandomSelection(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> Bool {
+    if acquisition == .random { return false }  // labelled as what it is already
+    guard model == .deterministic else { return false }
+    switch acquisition {
+    case .bald, .meanSTD: return true
+    case .varRatios: return plan.profile.parameters.deterministicVarRatios == .modeCount
+    case .varRatiosMean, .maxEntropy, .random: return false
+    }
   }
 
   static func color(_ model: ModelKind) -> SeriesColor {
@@ -126,46 +146,66 @@ public struct ExperimentResults: Sendable {
     }
   }
 
-  /// Acquired images at which a repetition's MC test error first reaches `error` percent,
-  /// linearly interpolated between the two evaluated rounds around the crossing; nil if the
-  /// run never reaches it.
-  public static func crossing(_ points: [CurvePoint], errorPercent: Double) -> Double? {
+  /// Acquired images at which a repetition's test error (by `metric`) first reaches `error`
+  /// percent, linearly interpolated between the two evaluated rounds around the crossing; nil
+  /// if the run never reaches it.
+  public static func crossing(
+    _ points: [CurvePoint],
+    errorPercent: Double,
+    metric: AccuracyMetric = .mc
+  ) -> Double? {
     let target = 1 - errorPercent / 100
-    guard let index = points.firstIndex(where: { $0.accuracyMC >= target }) else { return nil }
+    guard let index = points.firstIndex(where: { $0.accuracy(metric) >= target }) else {
+      return nil
+    }
     guard index > 0 else { return Double(points[0].acquired) }
     let (a, b) = (points[index - 1], points[index])
-    let fraction = (target - a.accuracyMC) / (b.accuracyMC - a.accuracyMC)
+    let fraction = (target - a.accuracy(metric)) / (b.accuracy(metric) - a.accuracy(metric))
     return Double(a.acquired) + fraction * Double(b.acquired - a.acquired)
   }
 
+  /// The mean crossing over `curves` by `metric`, or why there is none.
+  private func meanCrossing(
+    _ curves: [CurveRun],
+    errorPercent: Double,
+    metric: AccuracyMetric
+  ) -> (mean: Double?, text: String) {
+    let crossings = curves.map {
+      Self.crossing($0.points, errorPercent: errorPercent, metric: metric)
+    }
+    let reached = crossings.compactMap { $0 }
+    if reached.count == curves.count, !reached.isEmpty {
+      let mean = reached.reduce(0, +) / Double(reached.count)
+      return (mean, String(format: "%.0f", mean))
+    }
+    let maxAcquired = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
+    return (nil, "not reached by \(maxAcquired) (\(reached.count)/\(curves.count) runs)")
+  }
+
   func acquiredToErrorTable(thresholds: [Double]) -> TableData {
+    let p = plan.profile.parameters
     var columns = ["Acquisition function"]
     for threshold in thresholds {
       let label = Self.percent(threshold)
-      columns += ["Ours, \(label) error", "Paper, \(label) error", "Difference"]
+      columns += [
+        "Ours (MC), \(label) error", "Ours (dropout off), \(label) error",
+        "Paper, \(label) error", "Difference (MC)",
+      ]
     }
     var rows: [[String]] = []
     for model in models {
       for acquisition in acquisitions {
-        var row = [
-          models.count > 1
-            ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
-        ]
+        var row = [rowName(acquisition, model)]
         let curves = runs(acquisition, model)
         for threshold in thresholds {
-          let crossings = curves.map { Self.crossing($0.points, errorPercent: threshold) }
-          let reached = crossings.compactMap { $0 }
+          let mc = meanCrossing(curves, errorPercent: threshold, metric: .mc)
+          let off = meanCrossing(curves, errorPercent: threshold, metric: .deterministic)
           let paper =
             model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
-          if reached.count == curves.count, !reached.isEmpty {
-            let mean = reached.reduce(0, +) / Double(reached.count)
-            row.append(String(format: "%.0f", mean))
-            row.append(paper.map(String.init) ?? "–")
-            row.append(paper.map { String(format: "%+.0f", mean - Double($0)) } ?? "–")
+          row += [mc.text, off.text, paper.map(String.init) ?? "–"]
+          if let mean = mc.mean, let paper {
+            row.append(String(format: "%+.0f", mean - Double(paper)))
           } else {
-            let maxAcquired = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
-            row.append("not reached by \(maxAcquired) (\(reached.count)/\(curves.count) runs)")
-            row.append(paper.map(String.init) ?? "–")
             row.append("–")
           }
         }
@@ -176,52 +216,66 @@ public struct ExperimentResults: Sendable {
       columns: columns,
       rows: rows,
       notes: [
-        "Acquired images to first reach the given MC-averaged test error, per repetition, "
-          + "linearly interpolated between the two evaluated rounds around the crossing, then "
-          + "averaged over repetitions (the paper does not state its method; its values are "
-          + "multiples of 5).",
-        "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017).",
+        "Acquired images to first reach the given test error, per repetition, linearly "
+          + "interpolated between the two evaluated rounds around the crossing, then averaged "
+          + "over repetitions (the paper does not state its method; its values are multiples "
+          + "of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes; dropout "
+          + "off: one deterministic pass.",
+        "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017); the "
+          + "difference is ours (MC) minus the paper's.",
       ]
     )
   }
 
+  private func rowName(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> String {
+    models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+  }
+
   func errorAtEndTable() -> TableData {
+    let p = plan.profile.parameters
     var rows: [[String]] = []
     for model in models {
       for acquisition in acquisitions {
         let finals = runs(acquisition, model).compactMap { $0.points.last }
-        let errors = finals.map { 100 * (1 - $0.accuracyMC) }
-        let acquired = finals.map(\.acquired).min() ?? 0
         let paper = model == .bayesian ? PaperNumbers.errorAtEnd[acquisition] : nil
-        let name =
-          models.count > 1
-          ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
-        guard !errors.isEmpty else {
-          rows.append([name, "–", "–", paper.map { Self.percent($0) } ?? "–", "–"])
+        let name = rowName(acquisition, model)
+        guard !finals.isEmpty else {
+          rows.append([name, "–", "–", "–", paper.map { Self.percent($0) } ?? "–", "–", "–"])
           continue
         }
+        let errors = finals.map { 100 * (1 - $0.accuracyMC) }
+        let offErrors = finals.map { 100 * (1 - $0.accuracyDeterministic) }
+        let acquired = Set(finals.map(\.acquired)).sorted()
         let mean = errors.reduce(0, +) / Double(errors.count)
+        let offMean = offErrors.reduce(0, +) / Double(offErrors.count)
         let spread =
           errors.count > 1 ? String(format: "%.2f–%.2f%%", errors.min()!, errors.max()!) : "–"
-        rows.append(
-          [
-            name, String(format: "%.2f%%", mean), spread, paper.map { Self.percent($0) } ?? "–",
-            paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
-          ] + [String(acquired)]
-        )
+        rows.append([
+          name, String(format: "%.2f%%", mean), String(format: "%.2f%%", offMean), spread,
+          paper.map { Self.percent($0) } ?? "–",
+          paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
+          acquired.map(String.init).joined(separator: ", "),
+        ])
       }
     }
+    let weightDecay =
+      p.weightDecayGrid.isEmpty
+      ? "weight decay is fixed at c = \(p.weightDecay) (the authors' value), not tuned"
+      : "weight decay is chosen each round on the validation set from c in "
+        + p.weightDecayGrid.map { String($0) }.joined(separator: ", ")
     return TableData(
       columns: [
-        "Acquisition function", "Ours, test error", "Range over repetitions", "Paper",
-        "Difference", "Acquired images",
+        "Acquisition function", "Ours, MC test error", "Ours, dropout-off test error",
+        "Range over repetitions (MC)", "Paper", "Difference (MC)", "Acquired images",
       ],
-      rows: rows.map { $0.count == 5 ? $0 + ["–"] : $0 },
+      rows: rows,
       notes: [
-        "MC-averaged test error after the last round, mean over repetitions.",
+        "Test error after the last evaluated round, mean over repetitions. MC: the mean of "
+          + "T = \(p.testMCSamples) MC-dropout softmax passes; dropout off: one deterministic "
+          + "pass.",
         "The paper's numbers (Table 2 of Gal et al. 2017) are after 1000 acquired images with "
-          + "5000 validation points; the validation set is held out of the pool and not used "
-          + "otherwise (weight decay is fixed at c = 3.5, not tuned).",
+          + "5000 validation points; here \(p.validation) validation points are held out of the "
+          + "pool, and \(weightDecay).",
       ]
     )
   }

@@ -11,14 +11,25 @@ public struct EvaluateStage: Stage {
   public struct Parameters: Codable, Sendable, Hashable {
     /// MC-dropout passes for the MC-averaged accuracy.
     public var mcSamples: Int
-    /// Test images used, the first N of the 10k (0 = all).
+    /// Test images used: a class-stratified random subset of this size (0 = all 10,000).
     public var testSubset: Int
+    /// The seed of the subset's draw (0 and unused when `testSubset` is 0); derived from the
+    /// run's root seed only, so every round and repetition sees the same images.
+    public var testSubsetSeed: UInt64
+
+    /// The parameters; `testSubsetSeed` is normalised to 0 when the whole test set is used.
+    public init(mcSamples: Int, testSubset: Int, testSubsetSeed: UInt64) {
+      self.mcSamples = mcSamples
+      self.testSubset = testSubset
+      self.testSubsetSeed = testSubset == 0 ? 0 : testSubsetSeed
+    }
   }
 
   /// The stage kind, part of every cache key.
   public static let kind = "evaluate"
-  /// Bumped whenever the stage\'s logic changes.
-  public static let version = 1
+  /// Bumped whenever the stage\'s logic changes. 2: a stratified random test subset instead of
+  /// the first N; the model's weight-decay constant is copied into the metrics.
+  public static let version = 2
   /// The semantic parameters (all enter the cache key).
   public var parameters: Parameters
   /// The HDF5 artifacts the stage writes.
@@ -34,8 +45,16 @@ public struct EvaluateStage: Stage {
   /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let data = try resources.dataset(at: context.inputURL("data"))
-    let model = try ModelArtifact.read(from: context.inputURL("model"))
-    let (images, labels) = data.testSet(first: parameters.testSubset)
+    let modelFile = try HDF5File.open(context.inputURL("model").path)
+    let model = try BayesianCNN(readingFrom: modelFile)
+    let weightDecay =
+      modelFile.exists("weight_decay")
+      ? try modelFile.read("weight_decay", as: Double.self).values[0] : nil
+    try modelFile.close()
+    let (images, labels) = data.testSet(
+      stratifiedSubset: parameters.testSubset,
+      seed: parameters.testSubsetSeed
+    )
     var generator = SeededGenerator(seed: context.seed ?? 0)
     // One convolution pass serves both; the results are bit for bit those of
     // `predictProbabilities` followed by `predictMonteCarlo` with this generator.
@@ -64,6 +83,7 @@ public struct EvaluateStage: Stage {
     try file.write([deterministicAccuracy], shape: [], to: "accuracy_deterministic")
     try file.write([monteCarloAccuracy], shape: [], to: "accuracy_mc")
     try file.write([Int64(labels.count)], shape: [], to: "test_count")
+    if let weightDecay { try file.write([weightDecay], shape: [], to: "weight_decay") }
     try file.close()
   }
 
@@ -75,12 +95,25 @@ public struct EvaluateStage: Stage {
     labels: [Int],
     classes: Int
   ) -> Double {
+    accuracy(probabilities, passes: passes, using: 0..<passes, labels: labels, classes: classes)
+  }
+
+  /// Accuracy of the mean over the passes in `used` only, of `[passes, N, classes]`
+  /// probabilities (to estimate the accuracy of fewer passes from one large sample).
+  public static func accuracy(
+    _ probabilities: [Float],
+    passes: Int,
+    using used: Range<Int>,
+    labels: [Int],
+    classes: Int
+  ) -> Double {
+    precondition(used.lowerBound >= 0 && used.upperBound <= passes, "passes \(used) of \(passes)")
     let n = labels.count
     var correct = 0
     var mean = [Float](repeating: 0, count: classes)
     for i in 0..<n {
       for c in 0..<classes { mean[c] = 0 }
-      for t in 0..<passes {
+      for t in used {
         let base = (t * n + i) * classes
         for c in 0..<classes { mean[c] += probabilities[base + c] }
       }

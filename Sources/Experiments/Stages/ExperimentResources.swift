@@ -57,10 +57,46 @@ public struct MNISTTensors: Sendable {
     Self.gather(trainImages, indices)
   }
 
-  /// The first `count` test images (all when `count` is 0) and their labels.
-  public func testSet(first count: Int) -> (images: Tensor, labels: [Int]) {
-    let n = count == 0 ? testLabels.count : min(count, testLabels.count)
-    return (Self.gather(testImages, Array(0..<n)), Array(testLabels.prefix(n)))
+  /// The test images and labels of ``stratifiedSubset(labels:count:seed:)`` (all 10,000 in
+  /// their official order when `count` is 0).
+  public func testSet(stratifiedSubset count: Int, seed: UInt64) -> (images: Tensor, labels: [Int])
+  {
+    let indices =
+      count == 0 || count >= testLabels.count
+      ? Array(testLabels.indices)
+      : Self.stratifiedSubset(labels: testLabels, count: count, seed: seed)
+    return (Self.gather(testImages, indices), indices.map { testLabels[$0] })
+  }
+
+  /// A seeded, class-stratified random subset of `count` indices into `labels`, sorted.
+  ///
+  /// Each class gets `floor(count · n_c / N)` images, and the images left over go to the classes
+  /// with the largest remainders (ties to the lower class), so class proportions match the full
+  /// set to within one image. Within a class the images are a uniform draw without replacement
+  /// (a Fisher–Yates shuffle of the class's indices, one 64-bit draw per position, from a
+  /// generator seeded with `seed`). MNIST's test set is not in random order (its first 5000
+  /// images are the easier half), so a prefix would be biased.
+  public static func stratifiedSubset(labels: [Int], count: Int, seed: UInt64) -> [Int] {
+    let classes = (labels.max() ?? -1) + 1
+    var byClass = [[Int]](repeating: [], count: classes)
+    for (index, label) in labels.enumerated() { byClass[label].append(index) }
+    let total = labels.count
+    var quota = byClass.map { count * $0.count / total }
+    let remainders = byClass.indices.map { (count * byClass[$0].count) % total }
+    let leftover = count - quota.reduce(0, +)
+    let order = byClass.indices.sorted { remainders[$0] > remainders[$1] }
+    for c in order.prefix(leftover) { quota[c] += 1 }
+    var generator = SeededGenerator(seed: seed)
+    var chosen: [Int] = []
+    for c in byClass.indices {
+      var members = byClass[c]
+      for position in stride(from: members.count - 1, to: 0, by: -1) {
+        let other = Int(generator.next() % UInt64(position + 1))
+        members.swapAt(position, other)
+      }
+      chosen += members.prefix(quota[c])
+    }
+    return chosen.sorted()
   }
 
   static func gather(_ images: [Float], _ indices: [Int]) -> Tensor {

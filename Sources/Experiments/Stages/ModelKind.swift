@@ -1,3 +1,5 @@
+import Notebook
+
 /// How a trained network predicts when scoring the pool.
 public enum ModelKind: String, CaseIterable, Sendable, Codable, Hashable {
   /// MC dropout: dropout stays on, T stochastic passes (the Bayesian CNN).
@@ -12,4 +14,7 @@ public enum ModelKind: String, CaseIterable, Sendable, Codable, Hashable {
     case .deterministic: "Deterministic CNN"
     }
   }
+
+  /// The same model as the literate documents name it.
+  public var variant: ModelVariant { ModelVariant(rawValue: rawValue)! }
 }

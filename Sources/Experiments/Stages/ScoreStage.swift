@@ -8,8 +8,10 @@ import PipelineCore
 ///
 /// As in the authors' code, each round draws a new uniform subset of `poolSubset` pool points
 /// (0 = the whole pool) and scores only those. Bayesian models use T MC-dropout passes;
-/// deterministic models one pass with dropout off (T = 1), which makes BALD and mode-count
-/// Variation Ratios constant, so the seeded tie-break picks at random within the subset.
+/// deterministic models one pass with dropout off (T = 1). With one pass BALD is exactly 0 for
+/// every point, so the seeded tie-break picks at random within the subset; Variation Ratios is
+/// the paper's `1 - max_c p_c` (least confidence) unless `singlePassVariationRatios` asks for
+/// the mode count, which is also 0 everywhere (random selection).
 /// The artifact stores training-set indices, never subset positions.
 public struct ScoreStage: Stage {
   /// The scoring's semantic parameters.
@@ -22,6 +24,31 @@ public struct ScoreStage: Stage {
     public var mcSamples: Int
     /// Pool points scored (0 = all).
     public var poolSubset: Int
+    /// How a deterministic model scores `var-ratios`; nil for every other cell, so that it
+    /// splits no other cache key.
+    public var singlePassVariationRatios: SinglePassVariationRatios?
+
+    /// The parameters; `singlePassVariationRatios` is kept only for deterministic Variation
+    /// Ratios and `mcSamples` is normalised to 1 for deterministic models.
+    public init(
+      function: AcquisitionFunction,
+      model: ModelKind,
+      mcSamples: Int,
+      poolSubset: Int,
+      singlePassVariationRatios: SinglePassVariationRatios
+    ) {
+      self.function = function
+      self.model = model
+      self.mcSamples = model == .deterministic ? 1 : mcSamples
+      self.poolSubset = poolSubset
+      self.singlePassVariationRatios =
+        model == .deterministic && function == .varRatios ? singlePassVariationRatios : nil
+    }
+
+    /// The scoring rule actually applied to the probabilities.
+    public var effectiveFunction: AcquisitionFunction {
+      singlePassVariationRatios == .leastConfidence ? .varRatiosMean : function
+    }
   }
 
   /// The stage kind, part of every cache key.
@@ -34,11 +61,8 @@ public struct ScoreStage: Stage {
   public var outputs: [String] { ["scores"] }
   let resources: ExperimentResources
 
-  /// Creates the stage; `mcSamples` is normalised to 1 for deterministic models so that it
-  /// does not split their cache keys.
+  /// Creates the stage.
   public init(parameters: Parameters, resources: ExperimentResources) {
-    var parameters = parameters
-    if parameters.model == .deterministic { parameters.mcSamples = 1 }
     self.parameters = parameters
     self.resources = resources
   }
@@ -70,13 +94,21 @@ public struct ScoreStage: Stage {
         }
       }
       let passes = parameters.model == .bayesian ? parameters.mcSamples : 1
-      scores = parameters.function.scores(
+      // For one pass, `var-ratios-mean` is exactly the paper's 1 - max_c p_c.
+      scores = parameters.effectiveFunction.scores(
         MCProbabilities(
           passes: passes,
           points: subset.count,
           classes: 10,
           values: probabilities.scalars
         )
+      )
+    }
+    if let bad = scores.firstIndex(where: { $0.isNaN }) {
+      throw ExperimentError.nonFinite(
+        "the \(parameters.effectiveFunction.rawValue) score of pool image \(subset[bad]) is "
+          + "NaN (the model's probabilities are not finite), and a NaN must not decide an "
+          + "acquisition"
       )
     }
     let file = try HDF5File.create(context.outputURL("scores").path)

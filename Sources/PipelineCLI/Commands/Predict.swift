@@ -33,6 +33,19 @@ struct Predict: ParsableCommand {
   )
   var mcSamples: Int?
 
+  @Option(
+    name: .customLong("mc-convergence"),
+    help: ArgumentHelp(
+      "Also report the expected MC accuracy at fewer passes, e.g. 10,20,50,100,200.",
+      discussion: """
+        Each value t splits the --mc passes into disjoint groups of t and averages the groups' \
+        accuracies (an estimate of the accuracy with t passes), printed next to the accuracy of \
+        all passes. Used to choose the test-time T: see the README.
+        """
+    )
+  )
+  var convergence: String?
+
   @Option(help: "Seed of the MC-dropout masks.")
   var seed: UInt64 = 0
 
@@ -42,8 +55,43 @@ struct Predict: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   func validate() throws {
+    if let output, Self.resolved(output) == Self.resolved(checkpoint) {
+      throw ValidationError(
+        "--output \(output) is the checkpoint itself; writing the probabilities there would "
+          + "destroy the weights. Choose another file, e.g. --output probabilities.h5"
+      )
+    }
     if let mcSamples, mcSamples < 1 {
       throw ValidationError("--mc must be at least 1, got \(mcSamples)")
+    }
+    if convergence != nil {
+      let values = try convergencePasses()
+      guard let mcSamples else {
+        throw ValidationError("--mc-convergence needs --mc T, the reference number of passes")
+      }
+      if let bad = values.first(where: { $0 < 1 || $0 > mcSamples }) {
+        throw ValidationError(
+          "--mc-convergence value \(bad) must lie in 1...\(mcSamples) (the --mc passes)"
+        )
+      }
+    }
+  }
+
+  /// The path with symbolic links and `.`/`..` resolved, to compare two spellings of a file.
+  static func resolved(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+
+  func convergencePasses() throws -> [Int] {
+    guard let convergence else { return [] }
+    let items = convergence.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    return try items.map { item in
+      guard let value = Int(item) else {
+        throw ValidationError(
+          "--mc-convergence expects whole numbers separated by commas, e.g. 10,20,50; got '\(item)'"
+        )
+      }
+      return value
     }
   }
 
@@ -70,7 +118,7 @@ struct Predict: ParsableCommand {
     )
     let (images, labels): (Tensor, [Int]) =
       switch split {
-      case .test: dataset.testSet(first: 0)
+      case .test: dataset.testSet(stratifiedSubset: 0, seed: 0)
       case .train:
         (dataset.trainingImages(at: Array(dataset.trainLabels.indices)), dataset.trainLabels)
       }
@@ -90,15 +138,60 @@ struct Predict: ParsableCommand {
     let passes = mcSamples ?? 1
     let n = labels.count
     let accuracy = EvaluateStage.accuracy(
-      probabilities.scalars, passes: passes, labels: labels, classes: 10)
+      probabilities.scalars,
+      passes: passes,
+      labels: labels,
+      classes: 10
+    )
     let correct = Int((accuracy * Double(n)).rounded())
     if let output {
-      let file = try HDF5File.create(output)
-      let shape = mcSamples == nil ? [n, 10] : [passes, n, 10]
-      try file.write(probabilities.scalars, shape: shape, to: "probabilities")
-      try file.setAttribute("checkpoint", .string(checkpoint))
-      try file.setAttribute("split", .string(split.rawValue))
-      try file.close()
+      // Written under a temporary name next to the target and renamed, so a failed write
+      // leaves any earlier file of that name intact.
+      let target = URL(fileURLWithPath: output)
+      let temporary = target.deletingLastPathComponent()
+        .appendingPathComponent(".\(target.lastPathComponent).\(getpid()).tmp")
+      do {
+        let file = try HDF5File.create(temporary.path)
+        let shape = mcSamples == nil ? [n, 10] : [passes, n, 10]
+        try file.write(probabilities.scalars, shape: shape, to: "probabilities")
+        try file.setAttribute("checkpoint", .string(checkpoint))
+        try file.setAttribute("split", .string(split.rawValue))
+        try file.close()
+        guard rename(temporary.path, target.path) == 0 else {
+          throw CLIError.invalidArgument(
+            "cannot write \(output): \(String(cString: strerror(errno))); check the folder"
+          )
+        }
+      } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw error
+      }
+    }
+    for t in try convergencePasses() {
+      let groups = passes / t
+      var sum = 0.0
+      for group in 0..<groups {
+        sum += EvaluateStage.accuracy(
+          probabilities.scalars,
+          passes: passes,
+          using: (group * t)..<((group + 1) * t),
+          labels: labels,
+          classes: 10
+        )
+      }
+      let mean = sum / Double(groups)
+      print(
+        String(
+          format: "%@ accuracy (MC dropout, T = %d, mean of %d disjoint groups): %.4f (%+.3f pp"
+            + " against T = %d)",
+          split.rawValue,
+          t,
+          groups,
+          mean,
+          100 * (mean - accuracy),
+          passes
+        )
+      )
     }
     let mode = mcSamples.map { "MC dropout, T = \($0)" } ?? "deterministic"
     print(

@@ -1,0 +1,314 @@
+import Acquisition
+import Foundation
+import NeuralEngine
+import Notebook
+import PipelineCore
+import Reports
+import TestSupport
+import Testing
+
+@testable import Experiments
+
+/// The faithful-protocol choices: deterministic Variation Ratios, the weight-decay grid, the
+/// stratified test subset, parameters that enter cache keys, and errors for bad values.
+struct ProtocolFidelityTests {
+  /// Three hand-checked probability vectors (one pass): max p = 0.7, 0.8, 0.6.
+  static let onePass = MCProbabilities(
+    passes: 1,
+    points: 3,
+    classes: 3,
+    values: [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1]
+  )
+
+  @Test func deterministicVariationRatiosIsOneMinusTheMaximumProbability() {
+    let parameters = ScoreStage.Parameters(
+      function: .varRatios,
+      model: .deterministic,
+      mcSamples: 100,
+      poolSubset: 2000,
+      singlePassVariationRatios: .leastConfidence
+    )
+    let scores = parameters.effectiveFunction.scores(Self.onePass)
+    #expect(firstMismatch(scores, [0.3, 0.2, 0.4]) == nil, "\(scores)")
+    #expect(parameters.mcSamples == 1)
+  }
+
+  @Test func modeCountVariationRatiosOfOnePassIsZeroEverywhere() {
+    let parameters = ScoreStage.Parameters(
+      function: .varRatios,
+      model: .deterministic,
+      mcSamples: 100,
+      poolSubset: 2000,
+      singlePassVariationRatios: .modeCount
+    )
+    #expect(parameters.effectiveFunction.scores(Self.onePass) == [0, 0, 0])
+    #expect(AcquisitionFunction.bald.scores(Self.onePass) == [0, 0, 0], "BALD of one pass")
+  }
+
+  @Test func bayesianVariationRatiosIgnoresTheSinglePassChoice() {
+    let bayesian = ScoreStage.Parameters(
+      function: .varRatios,
+      model: .bayesian,
+      mcSamples: 100,
+      poolSubset: 2000,
+      singlePassVariationRatios: .leastConfidence
+    )
+    #expect(bayesian.singlePassVariationRatios == nil)
+    #expect(bayesian.effectiveFunction == .varRatios)
+  }
+
+  @Test func validationScoreIsAccuracyAndMeanCrossEntropy() {
+    // Labels 0, 1, 2: the first two are right, the third is not (argmax 0).
+    let score = ValidationScore(
+      probabilities: Self.onePass.values,
+      labels: [0, 1, 2],
+      classes: 3
+    )
+    #expect(isClose(score.accuracy, 2.0 / 3.0))
+    let expected = -(log(0.7) + log(0.8) + log(0.1)) / 3
+    #expect(isClose(score.crossEntropy, expected))
+  }
+
+  @Test func gridSelectionTakesTheBestAccuracyThenTheLowerCrossEntropyThenTheFirst() {
+    let scores = [
+      ValidationScore(accuracy: 0.80, crossEntropy: 0.5),
+      ValidationScore(accuracy: 0.90, crossEntropy: 0.7),
+      ValidationScore(accuracy: 0.90, crossEntropy: 0.4),
+      ValidationScore(accuracy: 0.90, crossEntropy: 0.4),
+      ValidationScore(accuracy: 0.85, crossEntropy: 0.1),
+    ]
+    #expect(TrainStage.selectBest(scores) == 2)
+    #expect(TrainStage.selectBest([scores[0]]) == 0)
+    #expect(TrainStage.selectBest([scores[4], scores[0]]) == 0)
+  }
+
+  @Test func stratifiedSubsetKeepsClassProportionsAndDependsOnlyOnTheSeed() {
+    // 1000 labels with unequal classes (110 of each even digit, 90 of each odd), shuffled.
+    var labels: [Int] = []
+    for c in 0..<10 { labels += [Int](repeating: c, count: c % 2 == 0 ? 110 : 90) }
+    labels = labels.enumerated().sorted { ($0.offset * 7919) % 1000 < ($1.offset * 7919) % 1000 }
+      .map(\.element)
+    let subset = MNISTTensors.stratifiedSubset(labels: labels, count: 100, seed: 5)
+    #expect(subset.count == 100)
+    #expect(Set(subset).count == 100 && subset == subset.sorted())
+    for c in 0..<10 {
+      #expect(subset.filter { labels[$0] == c }.count == (c % 2 == 0 ? 11 : 9), "class \(c)")
+    }
+    #expect(subset == MNISTTensors.stratifiedSubset(labels: labels, count: 100, seed: 5))
+    #expect(subset != MNISTTensors.stratifiedSubset(labels: labels, count: 100, seed: 6))
+    #expect(subset != Array(0..<100), "not a prefix")
+    // Remainders: 15 of 1000 gives 1.65 / 1.35 per class; the largest remainders get one more.
+    let small = MNISTTensors.stratifiedSubset(labels: labels, count: 15, seed: 1)
+    #expect(small.count == 15)
+    for c in 0..<10 {
+      #expect([1, 2].contains(small.filter { labels[$0] == c }.count), "class \(c)")
+    }
+  }
+
+  // MARK: - Cache keys and status
+
+  /// The key material of every stage of `plan`, by id.
+  static func keys(_ plan: ExperimentPlan) throws -> [StageID: KeyMaterial] {
+    var keys: [StageID: KeyMaterial] = [:]
+    for node in plan.graph.nodes {
+      keys[node.id] = try KeyMaterial(stage: node.stage, inputDigests: [:], seed: node.seed)
+    }
+    return keys
+  }
+
+  static func plan(_ overrides: [String]) throws -> ExperimentPlan {
+    try ExperimentPlan(
+      target: "keys",
+      profile: Profile.smoke.applying(overrides.map { try ProfileOverride(parsing: $0) }),
+      cells: [
+        Cell(acquisition: .varRatios, model: .bayesian, repetition: 0),
+        Cell(acquisition: .varRatios, model: .deterministic, repetition: 0),
+      ],
+      resources: ExperimentResources()
+    )
+  }
+
+  @Test(arguments: [
+    ("initialisation=glorot", "train", "parameters.initialisation: \"keras-0.3\" -> \"glorot\""),
+    ("last-batch=drop", "train", "parameters.lastBatch: \"keep\" -> \"drop\""),
+    (
+      "weight-decay-grid=0.5,3.5", "train",
+      "parameters.weightDecayGrid: [] -> [f64:3fe0000000000000 (0.5)"
+    ),
+    (
+      "deterministic-var-ratios=mode-count", "score",
+      "parameters.singlePassVariationRatios: \"least-confidence\" -> \"mode-count\""
+    ),
+    ("seed=3", "evaluate", "parameters.testSubsetSeed"),
+    ("test-mc-samples=50", "evaluate", "parameters.mcSamples: 2 -> 50"),
+  ])
+  func everyProtocolParameterEntersTheKeyAndStatusNamesIt(
+    override: String,
+    kind: String,
+    change: String
+  ) throws {
+    let before = try Self.keys(Self.plan([]))
+    let after = try Self.keys(Self.plan([override]))
+    let cell = Cell(acquisition: .varRatios, model: .deterministic, repetition: 0)
+    let id = ExperimentPlan.stageID(cell, round: 0, kind)
+    let old = try #require(before[id])
+    let new = try #require(after[id])
+    #expect(old.key != new.key, "\(override) must change the \(kind) key")
+    let described = new.changes(from: old).map(\.description)
+    #expect(described.contains { $0.hasPrefix(change) }, "\(described)")
+  }
+
+  @Test func weightDecayDoesNotSplitKeysUnderAGrid() throws {
+    let a = try Self.keys(Self.plan(["weight-decay-grid=1,2", "weight-decay=3.5"]))
+    let b = try Self.keys(Self.plan(["weight-decay-grid=1,2", "weight-decay=9"]))
+    let cell = Cell(acquisition: .varRatios, model: .bayesian, repetition: 0)
+    let id = ExperimentPlan.stageID(cell, round: 0, "train")
+    #expect(a[id]?.key == b[id]?.key)
+  }
+
+  @Test func theSinglePassChoiceSplitsOnlyDeterministicVariationRatios() throws {
+    let before = try Self.keys(Self.plan([]))
+    let after = try Self.keys(Self.plan(["deterministic-var-ratios=mode-count"]))
+    let bayesian = ExperimentPlan.stageID(
+      Cell(acquisition: .varRatios, model: .bayesian, repetition: 0),
+      round: 0,
+      "score"
+    )
+    #expect(before[bayesian]?.key == after[bayesian]?.key)
+  }
+
+  // MARK: - Bad input
+
+  @Test(arguments: [
+    (
+      "initialisation=he",
+      "invalid value \"he\" for initialisation: expected one of 'keras-0.3', 'glorot'"
+    ),
+    ("last-batch=maybe", "expected one of 'keep', 'drop'"),
+    (
+      "weight-decay-grid=1,0,2",
+      "invalid value \"0\" for weight-decay-grid: expected positive numbers"
+    ),
+    ("weight-decay-grid=1,-2", "invalid value \"-2\" for weight-decay-grid"),
+    ("weight-decay-grid=1,1", "each value at most once"),
+    ("deterministic-var-ratios=mode", "expected one of 'least-confidence', 'mode-count'"),
+  ])
+  func badProtocolValuesNameTheKeyTheValueAndTheAcceptedOnes(text: String, message: String) {
+    #expect {
+      _ = try ProfileOverride(parsing: text)
+    } throws: { error in
+      "\(error)".contains(message)
+    }
+  }
+
+  @Test func overridesKeepACanonicalSpelling() throws {
+    #expect(
+      try ProfileOverride(parsing: "weight-decay-grid= 0.5, 1 ,2.5").description
+        == "weight-decay-grid=0.5,1.0,2.5"
+    )
+    #expect(
+      try ProfileOverride(parsing: "weight-decay-grid=none").description
+        == "weight-decay-grid=none"
+    )
+    let profile = Profile.quick.applying([try ProfileOverride(parsing: "weight-decay-grid=1,2")])
+    #expect(profile.parameters.weightDecayGrid == [1, 2])
+    #expect(profile.parameters.weightDecayCandidates == [1, 2])
+  }
+
+  @Test func aBadSettingInADocumentNamesTheFileAndLine() throws {
+    let document = try NotebookDocument(
+      parsing: """
+        # T
+
+        ```dbal-experiment
+        acquisitions: bald
+        models: bayesian
+        set: initialisation=lecun
+        ```
+        """,
+      fileName: "t.md"
+    )
+    #expect {
+      _ = try ExperimentPlan(
+        document: document,
+        profile: .smoke,
+        overrides: [],
+        resources: ExperimentResources()
+      )
+    } throws: { error in
+      let text = "\(error)"
+      return text.hasPrefix("t.md:3:") && text.contains("\"lecun\"")
+        && text.contains("'keras-0.3', 'glorot'")
+    }
+  }
+
+  @Test func aGridListInADocumentContinuesOverCommas() throws {
+    let document = try NotebookDocument(
+      parsing: """
+        # T
+
+        ```dbal-experiment
+        acquisitions: bald
+        models: bayesian
+        set: weight-decay-grid=0.5, 1, 2.5, epochs=3
+        ```
+        """,
+      fileName: "t.md"
+    )
+    let plan = try ExperimentPlan(
+      document: document,
+      profile: .smoke,
+      overrides: [],
+      resources: ExperimentResources()
+    )
+    #expect(plan.profile.parameters.weightDecayGrid == [0.5, 1, 2.5])
+    #expect(plan.profile.parameters.epochs == 3)
+  }
+
+  @Test func infeasibleConfigurationsAreRejectedBeforeAnythingRuns() {
+    #expect {
+      _ = try Self.plan(["pool-subset=5"])
+    } throws: { error in
+      "\(error)".contains("pool-subset 5 is smaller than acquire-count 10")
+    }
+    #expect {
+      _ = try Self.plan(["weight-decay-grid=1,2", "validation=0"])
+    } throws: { error in
+      "\(error)".contains("validation is 0")
+    }
+  }
+
+  // MARK: - Profiles and the protocol section
+
+  @Test func thePaperProfileRunsTheAuthorsInitialisationAndThePapersDeterministicFormula() {
+    let p = Profile.paper.parameters
+    #expect(p.initialisation == .keras03)
+    #expect(p.deterministicVarRatios == .leastConfidence)
+    #expect(p.lastBatch == .keep)
+    #expect(p.weightDecayGrid.isEmpty && p.weightDecay == 3.5)
+  }
+
+  @Test func noticesAndTheProtocolSectionFollowTheResolvedParameters() throws {
+    let profile = Profile.smoke.applying([
+      try ProfileOverride(parsing: "rounds=5"), try ProfileOverride(parsing: "epochs=10"),
+    ])
+    let notice = try #require(profile.notice)
+    #expect(notice.contains("5 rounds of 10 = 50 acquired images"))
+    #expect(notice.contains("10 epochs per round"))
+    #expect(!notice.contains("2 rounds"))
+    let plan = try Self.plan(["initialisation=glorot", "weight-decay-grid=1,2"])
+    let table = ProtocolDescription.table(
+      plan: plan,
+      figures: [
+        FigureBlock(id: "f", panels: .acquisition, series: .model, metric: .natural, line: 1)
+      ]
+    )
+    let text = table.rows.map { $0.joined(separator: " | ") }.joined(separator: "\n")
+    #expect(text.contains("conv1 ±0.107"))
+    #expect(text.contains("tuned every round on the validation set over c in {1.0, 2.0}"))
+    #expect(text.contains("Bayesian CNN: MC-dropout accuracy; Deterministic CNN: dropout-off"))
+    #expect(text.contains("a seeded class-stratified random subset of 500 test images"))
+    #expect(text.contains("T = 2 MC-dropout passes"))
+    #expect(table.rows.allSatisfy { $0.count == table.columns.count })
+  }
+}
