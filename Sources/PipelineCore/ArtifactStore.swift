@@ -39,6 +39,9 @@ public final class ArtifactStore: Sendable {
 
   var entriesDirectory: URL { root.appendingPathComponent("entries") }
   var locksDirectory: URL { root.appendingPathComponent("locks") }
+  /// Held shared by every process that runs, replays or renders from this cache, and
+  /// exclusively by garbage collection, so that gc never removes what a running process uses.
+  var activityLockURL: URL { root.appendingPathComponent("activity.lock") }
   var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
   var quarantineDirectory: URL { root.appendingPathComponent("quarantine") }
 

@@ -17,11 +17,12 @@ final class KeyLock {
 
   deinit { SystemCalls.close(descriptor) }
 
-  /// Takes the lock if it is free; nil if someone else holds it.
-  static func tryAcquire(_ url: URL) throws -> KeyLock? {
+  /// Takes the lock if it is free; nil if someone else holds it. A `shared` lock coexists
+  /// with other shared locks and excludes exclusive ones.
+  static func tryAcquire(_ url: URL, shared: Bool = false) throws -> KeyLock? {
     let descriptor = try SystemCalls.openLockFile(url)
     let lock = KeyLock(url: url, descriptor: descriptor)
-    return try SystemCalls.tryLockExclusive(descriptor, url) ? lock : nil
+    return try SystemCalls.tryLock(descriptor, url, shared: shared) ? lock : nil
   }
 
   /// Takes the lock, waiting while someone else holds it.
@@ -32,15 +33,16 @@ final class KeyLock {
   ///     `CancellationError`.
   static func acquire(
     _ url: URL,
+    shared: Bool = false,
     onWait: () -> Void,
     isCancelled: () -> Bool
   ) throws -> KeyLock {
-    if let lock = try tryAcquire(url) { return lock }
+    if let lock = try tryAcquire(url, shared: shared) { return lock }
     onWait()
     let descriptor = try SystemCalls.openLockFile(url)
     let lock = KeyLock(url: url, descriptor: descriptor)
     // Polling instead of a blocking flock keeps the wait cancellable.
-    while !(try SystemCalls.tryLockExclusive(descriptor, url)) {
+    while !(try SystemCalls.tryLock(descriptor, url, shared: shared)) {
       if isCancelled() { throw CancellationError() }
       Thread.sleep(forTimeInterval: 0.02)
     }

@@ -21,6 +21,9 @@ public enum PipelineEvent: Sendable, CustomStringConvertible {
   case stageFailed(StageID, message: String)
   /// Another process holds the stage's key lock; the runner waits for it.
   case waiting(StageID)
+  /// Another process holds a cache-wide lock (a run while gc waits, or gc while a run waits);
+  /// the message says whom this one waits for.
+  case waitingForLock(String)
   /// Something was wrong and has been repaired (for example a corrupt entry was quarantined).
   case warning(String)
   /// A temporary directory left by a dead process was removed.
@@ -39,6 +42,7 @@ public enum PipelineEvent: Sendable, CustomStringConvertible {
       "finished \(id) [\(key.prefix(12))] in \(String(format: "%.2f", seconds)) s"
     case .stageFailed(let id, let message): "failed \(id): \(message)"
     case .waiting(let id): "waiting for \(id) (another process is computing it)"
+    case .waitingForLock(let message): message
     case .warning(let message): "warning: \(message)"
     case .removedStaleTemporary(let url): "removed stale temporary directory \(url.path)"
     case .stageLog(let id, let message): "\(id): \(message)"

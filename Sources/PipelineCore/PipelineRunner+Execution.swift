@@ -17,6 +17,8 @@ extension PipelineRunner {
   @discardableResult
   public func run(_ graph: PipelineGraph, recordAs recordName: String) throws -> RunSummary {
     let order = try graph.topologicalOrder()
+    let activity = try holdActivityLock()
+    defer { withExtendedLifetime(activity) {} }
     store.removeStaleTemporaryDirectories(observer: observer)
     let schedule = Schedule(graph: graph, order: order)
     let fileDigests = FileDigestCache()

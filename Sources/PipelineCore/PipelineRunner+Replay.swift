@@ -9,6 +9,8 @@ extension PipelineRunner {
   /// - Throws: ``PipelineError/unknownStage(_:)``, ``PipelineError/notCached(_:)`` if a stage
   ///   has no committed result, ``PipelineError/stageFailed(_:underlying:)`` if it fails.
   public func replay(_ graph: PipelineGraph, stages ids: [StageID]) throws -> ReplayReport {
+    let activity = try holdActivityLock()
+    defer { withExtendedLifetime(activity) {} }
     let resolutions = try resolve(graph)
     var replays: [ReplayReport.StageReplay] = []
     for id in ids {

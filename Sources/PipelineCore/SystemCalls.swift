@@ -44,8 +44,14 @@ enum SystemCalls {
   /// Tries to take an exclusive `flock` without blocking; false if another open file
   /// description (in this or another process) holds it.
   static func tryLockExclusive(_ descriptor: Int32, _ url: URL) throws -> Bool {
+    try tryLock(descriptor, url, shared: false)
+  }
+
+  /// Tries to take a shared or exclusive `flock` without blocking; false if a conflicting lock
+  /// is held through another open file description.
+  static func tryLock(_ descriptor: Int32, _ url: URL, shared: Bool) throws -> Bool {
     while true {
-      if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+      if flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 { return true }
       switch errno {
       case EWOULDBLOCK: return false
       case EINTR: continue

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Bad input of every kind: a non-zero exit and an error that names the problem and the fix.
 @Suite("Bad input", .timeLimit(.minutes(10)))
@@ -17,29 +17,72 @@ struct BadInputTests {
 
   static let commandLineCases: [Case] = [
     Case(
-      name: "unknown target", arguments: ["reproduce", "fig9", "--profile", "smoke"],
-      expected: ["unknown target \"fig9\"", "fig1, fig2, table1, table2", "pipeline list"]),
+      name: "unknown target",
+      arguments: ["reproduce", "fig9", "--profile", "smoke"],
+      expected: ["unknown target \"fig9\"", "fig1, fig2, table1, table2", "pipeline list"]
+    ),
     Case(
-      name: "unknown profile", arguments: ["reproduce", "fig2", "--profile", "huge"],
-      expected: ["unknown profile \"huge\"", "paper, quick, smoke"]),
+      name: "unknown profile",
+      arguments: ["reproduce", "fig2", "--profile", "huge"],
+      expected: ["unknown profile \"huge\"", "paper, quick, smoke"]
+    ),
     Case(
-      name: "unknown --set key", arguments: ["reproduce", "fig2", "--set", "roundz=3"],
-      expected: ["unknown parameter \"roundz\"", "known parameters: repetitions, rounds"]),
+      name: "unknown --set key",
+      arguments: ["reproduce", "fig2", "--set", "roundz=3"],
+      expected: ["unknown parameter \"roundz\"", "known parameters: repetitions, rounds"]
+    ),
     Case(
-      name: "--set out of range", arguments: ["status", "fig2", "--set", "epochs=0"],
-      expected: ["epochs", "out of range", "1...10000"]),
+      name: "--set out of range",
+      arguments: ["status", "fig2", "--set", "epochs=0"],
+      expected: ["epochs", "out of range", "1...10000"]
+    ),
     Case(
-      name: "--set not an integer", arguments: ["status", "fig2", "--set", "rounds=1.5"],
-      expected: ["\"1.5\"", "rounds", "an integer"]),
+      name: "--set not an integer",
+      arguments: ["status", "fig2", "--set", "rounds=1.5"],
+      expected: ["\"1.5\"", "rounds", "an integer"]
+    ),
     Case(
-      name: "--set without a value", arguments: ["status", "fig2", "--set", "rounds"],
-      expected: ["malformed --set \"rounds\"", "key=value"]),
+      name: "--set without a value",
+      arguments: ["status", "fig2", "--set", "rounds"],
+      expected: ["malformed --set \"rounds\"", "key=value"]
+    ),
     Case(
-      name: "unknown cell", arguments: ["replay", "fig2", "--profile", "smoke", "--cell", "x", "--round", "0"],
-      expected: ["unknown cell \"x\"", "bald.bayesian.r0"]),
+      name: "--set unknown initialisation",
+      arguments: ["status", "fig2", "--set", "initialisation=he"],
+      expected: ["\"he\"", "initialisation", "'keras-0.3', 'glorot'"]
+    ),
     Case(
-      name: "missing checkpoint", arguments: ["predict", "--checkpoint", "/nonexistent-dbal-test/m.h5"],
-      expected: ["/nonexistent-dbal-test/m.h5", "does not exist"]),
+      name: "--set non-positive weight-decay grid",
+      arguments: ["status", "fig2", "--set", "weight-decay-grid=0.5,0,2"],
+      expected: ["\"0\"", "weight-decay-grid", "positive numbers"]
+    ),
+    Case(
+      name: "--set pool subset below the acquisition count",
+      arguments: ["status", "fig2", "--set", "pool-subset=5"],
+      expected: ["pool-subset 5 is smaller than acquire-count 10"]
+    ),
+    Case(
+      name: "--cells matching nothing",
+      arguments: ["reproduce", "fig2", "--profile", "smoke", "--cells", "bald.*.r7"],
+      expected: ["--cells 'bald.*.r7' matches no cell", "bald.bayesian.r0"]
+    ),
+    Case(
+      name: "predict output equal to its checkpoint",
+      arguments: [
+        "predict", "--checkpoint", "/tmp/dbal-m.h5", "--output", "/tmp/../tmp/dbal-m.h5",
+      ],
+      expected: ["--output /tmp/../tmp/dbal-m.h5 is the checkpoint itself", "destroy the weights"]
+    ),
+    Case(
+      name: "unknown cell",
+      arguments: ["replay", "fig2", "--profile", "smoke", "--cell", "x", "--round", "0"],
+      expected: ["unknown cell \"x\"", "bald.bayesian.r0"]
+    ),
+    Case(
+      name: "missing checkpoint",
+      arguments: ["predict", "--checkpoint", "/nonexistent-dbal-test/m.h5"],
+      expected: ["/nonexistent-dbal-test/m.h5", "does not exist"]
+    ),
   ]
 
   @Test("Command-line mistakes", arguments: commandLineCases)
@@ -54,7 +97,8 @@ struct BadInputTests {
   static let documentDamage: [(name: String, find: String, replace: String)] = [
     ("invalid value", "models: bayesian, deterministic", "models: bayesian, nonsense"),
     ("not key: value", "models: bayesian, deterministic", "bogus line"),
-    ("unknown figure metric", "metric: mc", "metric: nonsense"),
+    ("unknown figure metric", "metric: natural", "metric: nonsense"),
+    ("metric for a model the grammar lacks", "metric: natural", "metric: mc for ensemble"),
   ]
 
   @Test("A malformed Pipelines block is reported with its line", arguments: documentDamage.indices)
@@ -62,14 +106,18 @@ struct BadInputTests {
     let damage = Self.documentDamage[index]
     let folder = try TestSupport.temporaryDirectory("pipelines")
     let original = try String(
-      contentsOf: TestSupport.repositoryRoot.appendingPathComponent("Pipelines/fig2.md"), encoding: .utf8)
+      contentsOf: TestSupport.repositoryRoot.appendingPathComponent("Pipelines/fig2.md"),
+      encoding: .utf8
+    )
     let lines = original.components(separatedBy: "\n")
-    let line = try #require(lines.firstIndex(of: damage.find), "fig2.md changed: update the test") + 1
+    let line =
+      try #require(lines.firstIndex(of: damage.find), "fig2.md changed: update the test") + 1
     try original.replacingOccurrences(of: damage.find, with: damage.replace)
       .write(to: folder.appendingPathComponent("fig2.md"), atomically: true, encoding: .utf8)
     let outcome = try PipelineProcess.run(
       ["status", "fig2", "--profile", "smoke", "--pipelines-dir", folder.path] + Self.dataArguments,
-      timeout: 60)
+      timeout: 60
+    )
     expectFailure(outcome, mentioning: ["fig2.md:\(line):"])
   }
 
@@ -82,19 +130,24 @@ struct BadInputTests {
     try Data("x".utf8).write(to: file)
     let data = file.appendingPathComponent("Data").path
     let outcome = try PipelineProcess.run(
-      ["reproduce", "fig2", "--profile", "smoke", "--data-dir", data], timeout: 60)
+      ["reproduce", "fig2", "--profile", "smoke", "--data-dir", data],
+      timeout: 60
+    )
     expectFailure(outcome, mentioning: [data, "--data-dir"])
   }
 
   @Test(
     "A read-only data directory",
-    .enabled(if: ReadOnlyDirectory.isAvailable, "root ignores permissions and cannot mount here"))
+    .enabled(if: ReadOnlyDirectory.isAvailable, "root ignores permissions and cannot mount here")
+  )
   func readOnlyDataDirectory() throws {
     let directory = try ReadOnlyDirectory()
     defer { directory.remove() }
     for data in [directory.url, directory.url.appendingPathComponent("Data")] {
       let outcome = try PipelineProcess.run(
-        ["reproduce", "fig2", "--profile", "smoke", "--data-dir", data.path], timeout: 60)
+        ["reproduce", "fig2", "--profile", "smoke", "--data-dir", data.path],
+        timeout: 60
+      )
       expectFailure(outcome, mentioning: [data.path, "--data-dir DIR with a writable directory"])
     }
   }
@@ -104,13 +157,19 @@ struct BadInputTests {
   @Test(
     "pipeline predict rejects HDF5 files of another layout",
     .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/h5copy"), "needs hdf5-tools"))
+    .enabled(
+      if: FileManager.default.isExecutableFile(atPath: "/usr/bin/h5copy"),
+      "needs hdf5-tools"
+    )
+  )
   func foreignCheckpoint() throws {
     let fixture = try CLIFixture.shared()
     let model = try #require(
-      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix("/train") })
+      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix("/train") }
+    )
     let source = fixture.reference.dataDirectory.appendingPathComponent(
-      "cache/entries/\(model.key.prefix(2))/\(model.key)/model.h5")
+      "cache/entries/\(model.key.prefix(2))/\(model.key)/model.h5"
+    )
     let folder = try TestSupport.temporaryDirectory("foreign")
     // Written by another program (h5copy): a right name with a wrong shape, a missing
     // dataset, and a file that is not HDF5 at all.
@@ -127,7 +186,9 @@ struct BadInputTests {
     ]
     for (file, phrases) in expectations {
       let outcome = try PipelineProcess.run(
-        ["predict", "--checkpoint", file.path] + fixture.base.dataArguments, timeout: 60)
+        ["predict", "--checkpoint", file.path] + fixture.base.dataArguments,
+        timeout: 60
+      )
       expectFailure(outcome, mentioning: [file.lastPathComponent] + phrases)
     }
   }
@@ -144,14 +205,21 @@ struct BadInputTests {
 
 /// Expects a failed run (non-zero exit, not a crash) whose stderr holds every phrase.
 func expectFailure(
-  _ outcome: PipelineProcess.Outcome, mentioning phrases: [String],
+  _ outcome: PipelineProcess.Outcome,
+  mentioning phrases: [String],
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
-  #expect(!outcome.wasSignalled && outcome.status != 0, "\(outcome)", sourceLocation: sourceLocation)
+  #expect(
+    !outcome.wasSignalled && outcome.status != 0,
+    "\(outcome)",
+    sourceLocation: sourceLocation
+  )
   for phrase in phrases {
     #expect(
-      outcome.standardError.contains(phrase), "stderr lacks \"\(phrase)\":\n\(outcome.standardError)",
-      sourceLocation: sourceLocation)
+      outcome.standardError.contains(phrase),
+      "stderr lacks \"\(phrase)\":\n\(outcome.standardError)",
+      sourceLocation: sourceLocation
+    )
   }
   #expect(!outcome.standardError.contains("Fatal error"), sourceLocation: sourceLocation)
 }

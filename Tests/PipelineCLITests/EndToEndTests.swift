@@ -5,8 +5,10 @@ import Testing
 /// targets render, the same cache renders byte-identical reports, the HTML holds the figure
 /// and provenance.
 @Suite(
-  "End to end", .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-  .timeLimit(.minutes(10)))
+  "End to end",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(10))
+)
 struct EndToEndTests {
   @Test("A smoke run of fig2 completes cleanly and a rerun computes nothing")
   func smokeRunCompletes() throws {
@@ -21,10 +23,15 @@ struct EndToEndTests {
     defer { fixture.discard(workspace) }
     let rerun = try PipelineProcess.run(CLIFixture.smokeFig2(workspace))
     #expect(rerun.succeeded, "\(rerun)")
-    #expect(rerun.executedStages == 0, "a finished target recomputes nothing: \(rerun.standardError)")
+    #expect(
+      rerun.executedStages == 0,
+      "a finished target recomputes nothing: \(rerun.standardError)"
+    )
     #expect(try CacheSnapshot(workspace) == reference)
 
-    let status = try PipelineProcess.run(["status", "fig2", "--profile", "smoke"] + workspace.dataArguments)
+    let status = try PipelineProcess.run(
+      ["status", "fig2", "--profile", "smoke"] + workspace.dataArguments
+    )
     #expect(status.succeeded, "\(status)")
     #expect(status.standardOutput.contains("nothing to do"))
   }
@@ -37,15 +44,18 @@ struct EndToEndTests {
     let arguments = ["report", "fig2", "--profile", "smoke"] + workspace.dataArguments
     let first = try PipelineProcess.run(arguments)
     try #require(first.succeeded, "\(first)")
-    let firstReport = try ReportSnapshot(workspace, target: "fig2")
+    let firstReport = try ReportSnapshot(workspace, report: "fig2-smoke")
     let second = try PipelineProcess.run(arguments)
     try #require(second.succeeded, "\(second)")
-    let secondReport = try ReportSnapshot(workspace, target: "fig2")
+    let secondReport = try ReportSnapshot(workspace, report: "fig2-smoke")
     #expect(firstReport == secondReport, "two renders of one cache must be byte-identical")
     #expect(firstReport.hasSameResults(as: fixture.referenceReport))
 
     let html = firstReport.html
-    #expect(html.contains("fig2/fig2.svg") || html.contains("<svg"), "the HTML shows the figure")
+    #expect(
+      html.contains("fig2-smoke/fig2.svg") || html.contains("<svg"),
+      "the HTML shows the figure"
+    )
     #expect(html.contains("id=\"provenance\""), "the HTML has a provenance section")
     #expect(html.contains("Parameters digest"))
     #expect(firstReport.assets.keys.contains("fig2.svg"))
@@ -58,9 +68,10 @@ struct EndToEndTests {
     let workspace = try fixture.workspace(copying: fixture.base, target)
     defer { fixture.discard(workspace) }
     let run = try PipelineProcess.run(
-      ["reproduce", target, "--profile", "smoke", "--quiet"] + workspace.dataArguments)
+      ["reproduce", target, "--profile", "smoke", "--quiet"] + workspace.dataArguments
+    )
     try #require(run.succeeded, "\(run)")
-    let report = try ReportSnapshot(workspace, target: target)
+    let report = try ReportSnapshot(workspace, report: "\(target)-smoke")
     #expect(report.markdown.contains("## Provenance"))
     #expect(report.html.contains("id=\"provenance\""))
     if target.hasPrefix("fig") {

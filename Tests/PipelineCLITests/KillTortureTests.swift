@@ -3,8 +3,10 @@ import Testing
 
 /// Runs killed at random moments and resumed must end exactly where an uninterrupted run does.
 @Suite(
-  "Kill torture", .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-  .timeLimit(.minutes(20)))
+  "Kill torture",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(20))
+)
 struct KillTortureTests {
   @Test("SIGKILL at seeded random moments, rerun each time: same digests, same report, no debris")
   func killAndResume() throws {
@@ -50,12 +52,11 @@ struct KillTortureTests {
     let run = try PipelineProcess(arguments)
     run.sleep(upTo: 4)
     try #require(run.send(SIGINT), "the run finished before it could be interrupted")
-    let interruptedAt = Date()
     let outcome = try run.wait(timeout: 60)
-    let latency = Date().timeIntervalSince(interruptedAt)
-    print("SIGINT: stopped \(String(format: "%.2f", latency)) s after the signal")
     #expect(!outcome.wasSignalled && outcome.status == 130, "\(outcome)")
-    #expect(outcome.standardError.contains("Resume with: pipeline reproduce fig2"), "\(outcome)")
+    // The suggestion is the command as invoked, pasteable: the binary's path and the arguments.
+    let suggested = try PipelineBinary.url().path + " " + arguments.joined(separator: " ")
+    #expect(outcome.standardError.contains("Resume with: \(suggested)\n"), "\(outcome)")
     #expect(try CacheSnapshot(workspace).temporaryLeftovers.isEmpty)
 
     let resumed = try PipelineProcess.run(arguments)
@@ -68,19 +69,39 @@ struct KillTortureTests {
 /// Checks a finished workspace against the uninterrupted reference run: every output digest,
 /// the report's results, nothing left to do, no temporary files.
 func expectMatchesReference(
-  _ workspace: URL, _ fixture: CLIFixture, sourceLocation: SourceLocation = #_sourceLocation
+  _ workspace: URL,
+  _ fixture: CLIFixture,
+  sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
   let snapshot = try CacheSnapshot(workspace)
   let differences = snapshot.differences(from: fixture.referenceCache)
-  #expect(differences.isEmpty, "digests differ from the uninterrupted run:\n\(differences.joined(separator: "\n"))",
-    sourceLocation: sourceLocation)
-  #expect(snapshot.temporaryLeftovers.isEmpty, "left behind: \(snapshot.temporaryLeftovers)",
-    sourceLocation: sourceLocation)
-  #expect(snapshot.uncommittedEntries.isEmpty, "uncommitted entries: \(snapshot.uncommittedEntries)",
-    sourceLocation: sourceLocation)
-  let report = try ReportSnapshot(workspace, target: "fig2")
-  #expect(report.hasSameResults(as: fixture.referenceReport), "the report's results differ",
-    sourceLocation: sourceLocation)
-  let status = try PipelineProcess.run(["status", "fig2", "--profile", "smoke"] + workspace.dataArguments)
-  #expect(status.standardOutput.contains("nothing to do"), "\(status)", sourceLocation: sourceLocation)
+  #expect(
+    differences.isEmpty,
+    "digests differ from the uninterrupted run:\n\(differences.joined(separator: "\n"))",
+    sourceLocation: sourceLocation
+  )
+  #expect(
+    snapshot.temporaryLeftovers.isEmpty,
+    "left behind: \(snapshot.temporaryLeftovers)",
+    sourceLocation: sourceLocation
+  )
+  #expect(
+    snapshot.uncommittedEntries.isEmpty,
+    "uncommitted entries: \(snapshot.uncommittedEntries)",
+    sourceLocation: sourceLocation
+  )
+  let report = try ReportSnapshot(workspace, report: "fig2-smoke")
+  #expect(
+    report.hasSameResults(as: fixture.referenceReport),
+    "the report's results differ",
+    sourceLocation: sourceLocation
+  )
+  let status = try PipelineProcess.run(
+    ["status", "fig2", "--profile", "smoke"] + workspace.dataArguments
+  )
+  #expect(
+    status.standardOutput.contains("nothing to do"),
+    "\(status)",
+    sourceLocation: sourceLocation
+  )
 }

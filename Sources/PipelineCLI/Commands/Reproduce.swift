@@ -25,32 +25,52 @@ struct Reproduce: ParsableCommand {
   @Option(help: "How many stages may run at once (cells run in parallel; each uses all cores).")
   var jobs: Int = 1
 
+  @Option(
+    help: ArgumentHelp(
+      "Compute only the cells matching this shell-style glob, e.g. '*.r0' or 'bald.*'.",
+      discussion: "The report still shows every cell, marked partial until all are computed.",
+      valueName: "glob"
+    )
+  )
+  var cells: String?
+
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
   }
 
   func run() throws {
     let started = ContinuousClock.now
-    let workspace = try Workspace(target: target, options: data, profile: profile, jobs: jobs)
+    let workspace = try Workspace(
+      target: target,
+      options: data,
+      profile: profile,
+      cells: cells,
+      jobs: jobs
+    )
     let runner = workspace.runner
     let interrupts = InterruptHandler { runner.cancel() }
     defer { withExtendedLifetime(interrupts) {} }
     if !data.quiet {
       let p = workspace.plan.profile
+      let plan = workspace.computePlan
       printError(
-        "\(target): profile \(p.name), \(workspace.plan.cells.count) cells x "
-          + "\(p.parameters.rounds + 1) rounds, \(workspace.plan.graph.nodes.count) stages"
+        "\(target): profile \(p.name), \(plan.cells.count) cells x "
+          + "\(p.parameters.rounds + 1) rounds, \(plan.graph.nodes.count) stages"
+          + (cells.map { " (cells matching '\($0)' of \(workspace.plan.cells.count))" } ?? "")
       )
       if let notice = p.notice { printError(notice) }
     }
     do {
-      _ = try runner.run(workspace.plan.graph, recordAs: workspace.recordName)
+      _ = try runner.run(workspace.computePlan.graph, recordAs: workspace.recordName)
     } catch {
       workspace.console.finish()
+      // What was computed before the stop is committed: record it, so that a report rendered
+      // now tells the truth about who computed what, on which code and machine.
+      try? record(workspace, since: started)
       if runner.isCancelled {
         printError(
           "stopped: \(workspace.console.executedStages) stages were computed and committed this "
-            + "time. Resume with: pipeline reproduce \(CommandLine.arguments.dropFirst(2).joined(separator: " "))"
+            + "time. Resume with: \(Self.invocation())"
         )
         throw ExitCode(130)
       }
@@ -64,30 +84,7 @@ struct Reproduce: ParsableCommand {
       throw error
     }
     workspace.console.finish()
-    let previous = RecordedRun.load(data.dataDirectory, workspace.recordName)
-    if workspace.console.executedStages > 0 || previous == nil {
-      let git = ToolInfo.gitState()
-      let system = Reports.SystemInfo.current()
-      let software = ToolInfo.softwareVersions()
-      let elapsed = ContinuousClock.now - started
-      try RecordedRun(
-        command: (["pipeline"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
-        gitCommit: git.commit,
-        gitDirty: git.dirty,
-        wallSeconds: Double(elapsed.components.seconds)
-          + Double(elapsed.components.attoseconds) / 1e18,
-        cpuModel: system.cpuModel,
-        cores: system.cores,
-        memoryBytes: system.memoryBytes,
-        operatingSystem: system.operatingSystem,
-        swiftVersion: software.swift,
-        hdf5Version: software.hdf5,
-        oneDNNVersion: software.oneDNN,
-        oneDNNISA: software.oneDNNISA,
-        executedRounds: workspace.console.executedRounds,
-        sources: MNISTSources.digests
-      ).save(data.dataDirectory, workspace.recordName)
-    }
+    try record(workspace, since: started)
     let snapshot = try snapshotRecomputingCorruptEntries(workspace)
     let files = try workspace.renderReport(snapshot)
     for file in files where file.pathExtension == "md" || file.pathExtension == "html" {
@@ -97,6 +94,56 @@ struct Reproduce: ParsableCommand {
 }
 
 extension Reproduce {
+  /// The command line as the user typed it (the program as invoked, arguments quoted where the
+  /// shell needs it), so that it can be pasted back.
+  static func invocation() -> String {
+    var arguments = CommandLine.arguments
+    // Scripts/dbal execs the binary; it says how it was invoked itself.
+    if let wrapper = ProcessInfo.processInfo.environment["DBAL_INVOKED_AS"], !wrapper.isEmpty,
+      !arguments.isEmpty
+    {
+      arguments[0] = wrapper
+    }
+    return arguments.map { argument in
+      argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+        ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
+  }
+
+  /// Saves the run record: this invocation's command, code version and machine, with the
+  /// rounds it executed added to those of earlier, interrupted invocations of the same target
+  /// and profile (their wall times add up too). An invocation that computed nothing keeps an
+  /// existing record as it is.
+  private func record(_ workspace: Workspace, since started: ContinuousClock.Instant) throws {
+    let previous = RecordedRun.load(data.dataDirectory, workspace.recordName)
+    guard workspace.console.executedStages > 0 || previous == nil else { return }
+    let git = ToolInfo.gitState()
+    let system = Reports.SystemInfo.current()
+    let software = ToolInfo.softwareVersions()
+    let elapsed = ContinuousClock.now - started
+    var executed = previous?.executedRounds ?? [:]
+    for (cell, rounds) in workspace.console.executedRounds {
+      executed[cell] = Array(Set(executed[cell, default: []] + rounds)).sorted()
+    }
+    try RecordedRun(
+      command: (["pipeline"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+      gitCommit: git.commit,
+      gitDirty: git.dirty,
+      wallSeconds: (previous?.wallSeconds ?? 0) + Double(elapsed.components.seconds)
+        + Double(elapsed.components.attoseconds) / 1e18,
+      cpuModel: system.cpuModel,
+      cores: system.cores,
+      memoryBytes: system.memoryBytes,
+      operatingSystem: system.operatingSystem,
+      swiftVersion: software.swift,
+      hdf5Version: software.hdf5,
+      oneDNNVersion: software.oneDNN,
+      oneDNNISA: software.oneDNNISA,
+      executedRounds: executed,
+      sources: MNISTSources.digests
+    ).save(data.dataDirectory, workspace.recordName)
+  }
+
   /// The run's cache snapshot; an artifact that fails its digest check when read (the run itself
   /// reuses entries after a size check only) has been quarantined, so running the graph again
   /// recomputes it and what depends on it, as the promise "rerun and it finishes" requires.
@@ -111,7 +158,7 @@ extension Reproduce {
         return try workspace.snapshot()
       } catch PipelineError.corruptArtifact where attempts < 3 {
         attempts += 1
-        _ = try workspace.runner.run(workspace.plan.graph, recordAs: workspace.recordName)
+        _ = try workspace.runner.run(workspace.computePlan.graph, recordAs: workspace.recordName)
         workspace.console.finish()
       }
     }

@@ -49,8 +49,10 @@ final class ConsoleObserver: PipelineObserver {
       emit("warning: \(message)")
     case .waiting(let id):
       emit("waiting for \(id): another process is computing it")
-    case .stageFailed(let id, let message):
-      emit("error in \(id): \(message)")
+    case .waitingForLock(let message):
+      emit(message)
+    case .stageFailed:
+      break  // the command prints the error once, as it exits
     case .removedStaleTemporary(let url):
       if !quiet {
         emit("removed temporary files left by an interrupted run: \(url.lastPathComponent)")

@@ -106,7 +106,10 @@ enum ToolInfo {
       return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
     guard let commit = git(["rev-parse", "HEAD"]) else { return (nil, false) }
-    let status = git(["status", "--porcelain", "--untracked-files=no"]) ?? ""
+    // The code and the documents decide results; rendered reports (which every run rewrites)
+    // do not, so they do not make a checkout dirty. Untracked files count: a new source file
+    // changes the build.
+    let status = git(["status", "--porcelain", "--", ".", ":(exclude)Reports"]) ?? ""
     return (commit, !status.isEmpty)
   }
 }

@@ -4,35 +4,88 @@ import Notebook
 import PipelineCore
 import Reports
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Everything one command needs to work on a target: the document, the resolved plan, the
 /// store and a runner wired to the console.
 struct Workspace {
   let options: DataOptions
   let document: NotebookDocument
+  /// The whole target: every cell, as the report shows it.
   let plan: ExperimentPlan
+  /// What this command computes: ``plan``, or only the cells matching `--cells`.
+  let computePlan: ExperimentPlan
+  /// The `--cells` glob, if any.
+  let cellPattern: String?
+  /// The report's name (its files are `<name>.md`, `<name>.html` and `<name>/`): the target
+  /// for the paper profile without command-line overrides, so that only the paper protocol
+  /// writes the committed `Reports/fig2.md`; `<target>-<profile>` for another profile; and a
+  /// suffix of the resolved parameters' digest when `--set` overrides are given, so that no
+  /// run overwrites the report of another protocol.
+  let reportName: String
   let runner: PipelineRunner
   let console: ConsoleObserver
 
-  /// The run-record name: target and profile (the roots of `pipeline gc`).
-  var recordName: String { "\(plan.target).\(plan.profile.name)" }
+  /// The run-record name (the roots of `pipeline gc`, the provenance of reports): target,
+  /// profile, a digest of the resolved parameters when `--set` overrides are given, and the
+  /// `--cells` glob of a partial run, so that runs of different protocols or cells keep each
+  /// other's entries and records.
+  var recordName: String {
+    "\(plan.target).\(plan.profile.name)" + (overridden ? "." + parametersDigest : "")
+      + (cellPattern.map { ".cells-" + $0.map { $0.isLetter || $0.isNumber ? $0 : "_" } } ?? "")
+  }
+
+  /// Whether `--set` overrides were given.
+  let overridden: Bool
+  /// The first 8 hex digits of the resolved parameters' digest.
+  var parametersDigest: String { String(ParameterDigest.of(plan.profile.parameters).prefix(8)) }
 
   init(
     target: String,
     options: DataOptions,
     profile: ProfileOptions,
+    cells pattern: String? = nil,
     jobs: Int = 1,
     progress: Bool = true
   ) throws {
     self.options = options
     document = try options.catalog.document(target)
     let (base, overrides) = try profile.resolve()
+    let resources = ExperimentResources()
     plan = try ExperimentPlan(
       document: document,
       profile: base,
       overrides: overrides,
-      resources: ExperimentResources()
+      resources: resources
     )
-    console = ConsoleObserver(quiet: options.quiet, showProgress: progress, plan: plan)
+    cellPattern = pattern
+    overridden = !overrides.isEmpty
+    reportName =
+      base.name == Profile.paper.name && overrides.isEmpty
+      ? plan.target
+      : "\(plan.target)-\(base.name)"
+        + (overrides.isEmpty ? "" : "-" + ParameterDigest.of(plan.profile.parameters).prefix(8))
+    if let pattern {
+      let matching = plan.cells.filter { fnmatch(pattern, $0.description, 0) == 0 }
+      guard !matching.isEmpty else {
+        throw CLIError.invalidArgument(
+          "--cells '\(pattern)' matches no cell of \(target); its cells are "
+            + plan.cells.map(\.description).joined(separator: ", ")
+            + ". Use a shell-style glob such as '*.r0' (one repetition) or 'bald.*'."
+        )
+      }
+      computePlan = try ExperimentPlan(
+        target: plan.target,
+        profile: plan.profile,
+        cells: matching,
+        resources: resources
+      )
+    } else {
+      computePlan = plan
+    }
+    console = ConsoleObserver(quiet: options.quiet, showProgress: progress, plan: computePlan)
     runner = try Self.runner(options: options, jobs: jobs, observer: console)
   }
 
@@ -99,12 +152,14 @@ struct Workspace {
 
   /// The statuses and the results committed so far.
   func snapshot() throws -> CacheSnapshot {
-    let statuses = try runner.status(plan.graph)
-    let results = try ExperimentResults(plan: plan) { id, artifact in
-      guard case .cached(let key)? = statuses[id] else { return nil }
-      return try runner.store.verifiedArtifactURL(key: key, name: artifact, observer: console)
+    try runner.sharingCache {
+      let statuses = try runner.status(plan.graph)
+      let results = try ExperimentResults(plan: plan) { id, artifact in
+        guard case .cached(let key)? = statuses[id] else { return nil }
+        return try runner.store.verifiedArtifactURL(key: key, name: artifact, observer: console)
+      }
+      return CacheSnapshot(statuses: statuses, results: results)
     }
-    return CacheSnapshot(statuses: statuses, results: results)
   }
 
   /// The command that computes this target with this profile and overrides.
@@ -124,10 +179,11 @@ struct Workspace {
       ),
       tables: Dictionary(uniqueKeysWithValues: document.tables.map { ($0.id, results.table($0)) }),
       values: results.values,
+      protocolTable: ProtocolDescription.table(plan: plan, figures: document.figures),
       provenance: provenance(statuses: snapshot.statuses, recorded: recorded),
       completeness: results.isComplete ? .complete : .partial(results.progress)
     )
-    let report = try ReportRenderer.render(document: document, inputs: inputs)
+    let report = try ReportRenderer.render(document: document, inputs: inputs, name: reportName)
     return try report.write(to: options.reportsDirectory)
   }
 

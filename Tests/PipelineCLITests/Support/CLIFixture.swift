@@ -55,7 +55,7 @@ struct CLIFixture: Sendable {
       base: base,
       reference: reference,
       referenceCache: try CacheSnapshot(reference),
-      referenceReport: try ReportSnapshot(reference, target: "fig2")
+      referenceReport: try ReportSnapshot(reference, report: "fig2-smoke")
     )
   }
 

@@ -33,7 +33,9 @@ struct CacheSnapshot: Equatable, Sendable {
     for shard in try manager.contentsOfDirectory(atPath: entriesRoot.path) {
       let shardURL = entriesRoot.appendingPathComponent(shard)
       for key in try manager.contentsOfDirectory(atPath: shardURL.path) {
-        let manifestURL = shardURL.appendingPathComponent(key).appendingPathComponent("manifest.json")
+        let manifestURL = shardURL.appendingPathComponent(key).appendingPathComponent(
+          "manifest.json"
+        )
         guard let bytes = manager.contents(atPath: manifestURL.path),
           let json = try JSONSerialization.jsonObject(with: bytes) as? [String: Any],
           let outputs = json["outputs"] as? [String: [String: Any]]
@@ -44,10 +46,12 @@ struct CacheSnapshot: Equatable, Sendable {
         entries[key] = Entry(
           stageID: json["stageID"] as? String ?? "?",
           outputs: outputs.compactMapValues { $0["sha256"] as? String },
-          processID: (json["processID"] as? NSNumber)?.int32Value ?? -1)
+          processID: (json["processID"] as? NSNumber)?.int32Value ?? -1
+        )
       }
     }
-    var leftovers = (try? manager.contentsOfDirectory(atPath: cache.appendingPathComponent("tmp").path))?
+    var leftovers =
+      (try? manager.contentsOfDirectory(atPath: cache.appendingPathComponent("tmp").path))?
       .map { "cache/tmp/\($0)" } ?? []
     if let walker = manager.enumerator(atPath: data.path) {
       while let relative = walker.nextObject() as? String {
@@ -91,16 +95,19 @@ struct ReportSnapshot: Equatable, Sendable {
   var markdown: String
   var html: String
 
-  init(_ workspace: URL, target: String) throws {
+  /// Reads the report `name` (`fig2-smoke` for fig2 with the smoke profile) of `workspace`.
+  init(_ workspace: URL, report name: String) throws {
     let reports = workspace.reportsDirectory
-    markdown = try String(contentsOf: reports.appendingPathComponent("\(target).md"), encoding: .utf8)
-    html = try String(contentsOf: reports.appendingPathComponent("\(target).html"), encoding: .utf8)
+    markdown = try String(contentsOf: reports.appendingPathComponent("\(name).md"), encoding: .utf8)
+    html = try String(contentsOf: reports.appendingPathComponent("\(name).html"), encoding: .utf8)
     markdownBody = markdown.components(separatedBy: "## Provenance")[0]
     htmlBody = html.components(separatedBy: "<h2 id=\"provenance\"")[0]
-    let assetFolder = reports.appendingPathComponent(target)
+    let assetFolder = reports.appendingPathComponent(name)
     assets = [:]
     for name in (try? FileManager.default.contentsOfDirectory(atPath: assetFolder.path)) ?? [] {
-      assets[name] = FileManager.default.contents(atPath: assetFolder.appendingPathComponent(name).path)
+      assets[name] = FileManager.default.contents(
+        atPath: assetFolder.appendingPathComponent(name).path
+      )
     }
   }
 
