@@ -112,7 +112,8 @@ public final class ArtifactStore: Sendable {
           + "the stage declares \(outputs.sorted())"
       )
     }
-    for (name, record) in manifest.outputs.sorted(by: { $0.key < $1.key }) {
+    for (name, record) in manifest.outputs.sorted(by: { $0.key < $1.key })
+    where !manifest.isPruned(name) {
       let size = Self.fileSize(artifactURL(key: key, name: name))
       guard size == record.bytes else {
         return .invalid(
@@ -151,6 +152,9 @@ public final class ArtifactStore: Sendable {
   ) throws -> URL {
     let url = artifactURL(key: key, name: name)
     if verified.withLock({ $0.contains("\(key)/\(name)") }) { return url }
+    if manifest(forKey: key)?.isPruned(name) == true {
+      throw PipelineError.prunedArtifact(key: key, name: name)
+    }
     if verificationProblem(key: key, name: name) != nil {
       // Re-check under the key's lock: another process may have replaced the entry meanwhile.
       let lock = try KeyLock.acquire(lockURL(key: key), onWait: {}, isCancelled: { false })
@@ -252,6 +256,59 @@ public final class ArtifactStore: Sendable {
     try PipelineJSON.writeAtomically(manifest, to: manifestURL(key: key))
     verified.withLock { set in for name in outputs { set.insert("\(key)/\(name)") } }
     return manifest
+  }
+
+  /// Restores pruned artifacts of the committed entry `key` from a recomputation in
+  /// `temporary`: each must have the digest its manifest records; then the files move into the
+  /// entry and the manifest is rewritten without them in its pruned list (the commit point).
+  /// The caller holds the key's lock.
+  ///
+  /// - Returns: the names whose recomputed digest differs (nothing is changed then).
+  func restorePruned(_ temporary: URL, key: String) throws -> [String] {
+    guard var manifest = manifest(forKey: key) else { return [] }
+    let names = (manifest.pruned ?? []).sorted()
+    var differing: [String] = []
+    for name in names {
+      let url = temporary.appendingPathComponent(Self.fileName(ofArtifact: name))
+      let digest = try ArtifactDigest(ofFileAt: url)
+      if digest.sha256 != manifest.outputs[name]?.sha256 { differing.append(name) }
+    }
+    guard differing.isEmpty else { return differing }
+    for name in names {
+      let source = temporary.appendingPathComponent(Self.fileName(ofArtifact: name))
+      try SystemCalls.synchronize(source)
+      let size = Self.fileSize(source) ?? 0
+      manifest.outputs[name]?.bytes = size
+      let target = artifactURL(key: key, name: name)
+      try? FileManager.default.removeItem(at: target)
+      try SystemCalls.rename(source, to: target)
+    }
+    try SystemCalls.synchronize(entryDirectory(forKey: key), isDirectory: true)
+    manifest.pruned = nil
+    try PipelineJSON.writeAtomically(manifest, to: manifestURL(key: key))
+    verified.withLock { set in for name in names { set.insert("\(key)/\(name)") } }
+    return []
+  }
+
+  /// Prunes the artifacts `names` of the committed entry `key`: the manifest is rewritten
+  /// first (listing them as pruned), then the files are removed, so a crash between the two
+  /// leaves a valid thin entry with a stray file. The caller holds the key's lock.
+  ///
+  /// - Returns: the bytes freed.
+  func prune(key: String, names: Set<String>) throws -> Int {
+    guard var manifest = manifest(forKey: key) else { return 0 }
+    let targets = manifest.outputs.keys.filter { names.contains($0) && !manifest.isPruned($0) }
+    guard !targets.isEmpty else { return 0 }
+    manifest.pruned = Array(Set(manifest.pruned ?? []).union(targets)).sorted()
+    try PipelineJSON.writeAtomically(manifest, to: manifestURL(key: key))
+    var freed = 0
+    for name in targets {
+      let url = artifactURL(key: key, name: name)
+      freed += Self.fileSize(url) ?? 0
+      try? FileManager.default.removeItem(at: url)
+    }
+    verified.withLock { set in for name in targets { set.remove("\(key)/\(name)") } }
+    return freed
   }
 
   /// Moves entry `key` to quarantine and sends one warning line to `observer`.

@@ -36,6 +36,17 @@ public enum PipelineError: Error, CustomStringConvertible {
   case corruptArtifact(path: String, reason: String)
   /// A file-system operation failed.
   case fileSystem(operation: String, path: String, reason: String)
+  /// A result bundle is unusable; nothing was imported from it.
+  case invalidBundle(path: String, problem: String)
+  /// An artifact's bytes were pruned (or never imported); its manifest still has its digest.
+  case prunedArtifact(key: String, name: String)
+  /// A pruned artifact was recomputed and its digest differs from the recorded one.
+  case recomputedDiffers(
+    stage: StageID,
+    artifact: String,
+    recorded: [String: String],
+    current: [String: String]
+  )
 
   /// A description that says what happened and how to fix it.
   public var description: String {
@@ -79,8 +90,29 @@ public enum PipelineError: Error, CustomStringConvertible {
     case .corruptArtifact(let path, let reason):
       "the cached artifact \(path) is corrupt (\(reason)); it was moved to quarantine, "
         + "run the pipeline again to recompute it"
+    case .invalidBundle(let path, let problem):
+      "result bundle \(path): \(problem). Nothing was imported; the local cache is unchanged"
+    case .prunedArtifact(let key, let name):
+      "artifact \"\(name)\" of cache entry \(key.prefix(12)) was pruned: its digest is recorded but"
+        + " its bytes are not stored; the stage that produces it must be recomputed (the runner"
+        + " does so when a stage needs it)"
+    case .recomputedDiffers(let stage, let artifact, let recorded, let current):
+      "stage \(stage) was recomputed to restore its pruned artifact \"\(artifact)\", but the"
+        + " result differs from the recorded digest. Results can differ in the last bits between"
+        + " machines, oneDNN instruction sets, thread counts and code versions: recorded "
+        + Self.facts(recorded) + "; this machine " + Self.facts(current)
+        + ". Recompute on a machine like the recorded one (e.g. OMP_NUM_THREADS="
+        + (recorded["threads"] ?? "?") + "), or import the bundle with its artifacts"
+        + " (`pipeline export --include models,scores` on the machine that has them)"
     case .fileSystem(let operation, let path, let reason):
       "\(operation) failed for \(path): \(reason); check permissions and free disk space"
     }
+  }
+
+  static func facts(_ environment: [String: String]) -> String {
+    environment.isEmpty
+      ? "(not recorded)"
+      : environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        .joined(separator: ", ")
   }
 }

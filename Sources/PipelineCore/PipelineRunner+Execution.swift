@@ -16,11 +16,33 @@ extension PipelineRunner {
   ///   committed either way, and the run record lists them.
   @discardableResult
   public func run(_ graph: PipelineGraph, recordAs recordName: String) throws -> RunSummary {
+    try run(graph, recordAs: recordName, restoring: [])
+  }
+
+  /// Restores the pruned outputs of the committed stage `id` (recomputing it, and whatever
+  /// pruned inputs it needs, and verifying the results against the recorded digests); a stage
+  /// with all its outputs present is left alone. Writes no run record.
+  public func restorePrunedOutputs(of id: StageID, in graph: PipelineGraph) throws {
+    var included: Set<StageID> = []
+    var pending = [id]
+    while let next = pending.popLast() {
+      guard included.insert(next).inserted, let node = graph[next] else { continue }
+      pending += node.upstreamIDs
+    }
+    let subgraph = try PipelineGraph(graph.nodes.filter { included.contains($0.id) })
+    _ = try run(subgraph, recordAs: nil, restoring: [id])
+  }
+
+  func run(
+    _ graph: PipelineGraph,
+    recordAs recordName: String?,
+    restoring: Set<StageID>
+  ) throws -> RunSummary {
     let order = try graph.topologicalOrder()
     let activity = try holdActivityLock()
     defer { withExtendedLifetime(activity) {} }
     store.removeStaleTemporaryDirectories(observer: observer)
-    let schedule = Schedule(graph: graph, order: order)
+    let schedule = Schedule(graph: graph, order: order, restoring: restoring)
     let fileDigests = FileDigestCache()
     let workers = DispatchGroup()
     for _ in 0..<max(1, min(jobs, order.count)) {
@@ -36,7 +58,9 @@ extension PipelineRunner {
 
     let completed = schedule.completed
     let isComplete = completed.count == order.count
-    try writeRecord(named: recordName, completed: completed, isComplete: isComplete)
+    if let recordName {
+      try writeRecord(named: recordName, completed: completed, isComplete: isComplete)
+    }
     if !isComplete {
       if let failure = schedule.failure { throw failure }
       throw PipelineError.cancelled(interrupted: schedule.interrupted.sorted())
@@ -47,16 +71,25 @@ extension PipelineRunner {
   /// One worker thread: takes ready stages until the graph is done, failed or cancelled.
   private func work(on schedule: Schedule, fileDigests: FileDigestCache) {
     while let (node, upstreams) = schedule.nextStage(isCancelled: { cancellation.isCancelled }) {
-      let result = execute(node, upstreams: upstreams, fileDigests: fileDigests)
+      let result = execute(
+        node,
+        upstreams: upstreams,
+        fileDigests: fileDigests,
+        restorePruned: schedule.needsRestore(node.id)
+      )
       schedule.finish(node.id, with: result)
     }
   }
 
   /// Satisfies one stage: reuse its committed result or compute and commit it.
+  ///
+  /// With `restorePruned`, a committed entry whose outputs were pruned is recomputed and its
+  /// pruned outputs restored after checking them against the recorded digests.
   private func execute(
     _ node: StageNode,
     upstreams: [StageID: CompletedStage],
-    fileDigests: FileDigestCache
+    fileDigests: FileDigestCache,
+    restorePruned: Bool = false
   ) -> StageResult {
     do {
       let material = try keyMaterial(
@@ -66,7 +99,7 @@ extension PipelineRunner {
       )
       let key = material.key
       if case .committed(let manifest) = store.inspectEntry(key: key, outputs: node.stage.outputs),
-        outputsVerify(manifest)
+        outputsVerify(manifest), !(restorePruned && !(manifest.pruned ?? []).isEmpty)
       {
         return reuse(node.id, manifest: manifest, material: material)
       }
@@ -86,6 +119,8 @@ extension PipelineRunner {
             )
           } catch PipelineError.corruptArtifact {
             return .upstreamCorrupt(upstream)
+          } catch PipelineError.prunedArtifact {
+            return .upstreamPruned(upstream)
           }
         }
       }
@@ -97,6 +132,8 @@ extension PipelineRunner {
       )
       defer { withExtendedLifetime(lock) {} }  // held until the commit is complete
       switch store.inspectEntry(key: key, outputs: node.stage.outputs) {
+      case .committed(let manifest) where !(manifest.pruned ?? []).isEmpty && restorePruned:
+        return try restore(node, manifest: manifest, material: material, inputURLs: inputURLs)
       case .committed(let manifest):  // another process committed it while we waited
         return reuse(node.id, manifest: manifest, material: material)
       case .invalid(let reason):
@@ -114,11 +151,62 @@ extension PipelineRunner {
     }
   }
 
+  /// Recomputes a committed entry whose outputs were pruned, in a temporary directory, and
+  /// restores them if they have their recorded digests. The caller holds the key's lock.
+  ///
+  /// - Throws: ``PipelineError/recomputedDiffers(stage:artifact:recorded:current:)`` naming the
+  ///   machine facts recorded with the entry and this machine's.
+  private func restore(
+    _ node: StageNode,
+    manifest: StageManifest,
+    material: KeyMaterial,
+    inputURLs: [String: URL]
+  ) throws -> StageResult {
+    let temporary = try store.makeTemporaryDirectory(key: manifest.key)
+    defer { try? FileManager.default.removeItem(at: temporary) }
+    let context = StageContext(
+      id: node.id,
+      seed: node.seed,
+      settings: settings,
+      inputs: inputURLs,
+      outputDirectory: temporary,
+      declaredOutputs: node.stage.outputs,
+      cancellation: cancellation,
+      observer: observer
+    )
+    observer.pipeline(.stageStarted(node.id, key: manifest.key))
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      try node.stage.run(context)
+    } catch is CancellationError {
+      return .cancelled
+    } catch {
+      observer.pipeline(.stageFailed(node.id, message: "\(error)"))
+      return .failed(PipelineError.stageFailed(node.id, underlying: error))
+    }
+    let differing = try store.restorePruned(temporary, key: manifest.key)
+    if let first = differing.first {
+      throw PipelineError.recomputedDiffers(
+        stage: node.id,
+        artifact: first,
+        recorded: manifest.environment ?? [:],
+        current: environment
+      )
+    }
+    let elapsed = clock.now - start
+    let seconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    observer.pipeline(.stageFinished(node.id, key: manifest.key, seconds: seconds))
+    return reuse(node.id, manifest: manifest, material: material)
+  }
+
   /// Whether every output of a committed entry still has its recorded logical digest (checked
   /// once per store instance). A damaged entry is quarantined with one warning by the store, so
   /// the stage is recomputed: damage is found on the next run even if nothing reads the file.
+  /// Pruned outputs are not checked: only their digests are kept.
   private func outputsVerify(_ manifest: StageManifest) -> Bool {
-    for name in manifest.outputs.keys.sorted() {
+    for name in manifest.outputs.keys.sorted() where !manifest.isPruned(name) {
       do {
         _ = try store.verifiedArtifactURL(key: manifest.key, name: name, observer: observer)
       } catch {
@@ -200,7 +288,8 @@ extension PipelineRunner {
           durationSeconds: seconds,
           host: SystemCalls.hostName,
           toolVersion: toolVersion,
-          processID: SystemCalls.processID
+          processID: SystemCalls.processID,
+          environment: environment.isEmpty ? nil : environment
         )
       }
     } catch PipelineError.corruptArtifact(_, let reason) {
@@ -280,6 +369,8 @@ enum StageResult: Sendable {
   case completed(CompletedStage)
   /// An upstream artifact failed verification and was quarantined.
   case upstreamCorrupt(StageID)
+  /// An upstream artifact this stage reads was pruned: the upstream must be restored first.
+  case upstreamPruned(StageID)
   case failed(PipelineError)
   case cancelled
 }
@@ -303,12 +394,17 @@ final class Schedule: @unchecked Sendable {
   private var states: [StageID: State]
   private var staleWhenFinished: Set<StageID> = []
   private var corruptionCounts: [StageID: Int] = [:]
+  /// Stages whose committed entries must be recomputed to restore pruned outputs.
+  private var restoring: Set<StageID> = []
+  /// Stages that restored their pruned outputs in this run.
+  private var restored: Set<StageID> = []
   private var firstFailure: PipelineError?
   private var interruptedStages: Set<StageID> = []
 
-  init(graph: PipelineGraph, order: [StageID]) {
+  init(graph: PipelineGraph, order: [StageID], restoring: Set<StageID> = []) {
     self.graph = graph
     self.order = order
+    self.restoring = restoring
     self.states = Dictionary(uniqueKeysWithValues: order.map { ($0, State.pending) })
   }
 
@@ -366,6 +462,13 @@ final class Schedule: @unchecked Sendable {
     }
   }
 
+  /// Whether the stage must restore its pruned outputs (a downstream stage needs them).
+  func needsRestore(_ id: StageID) -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    return restoring.contains(id)
+  }
+
   /// Records how a claimed stage ended and wakes the waiting workers.
   func finish(_ id: StageID, with result: StageResult) {
     condition.lock()
@@ -375,10 +478,31 @@ final class Schedule: @unchecked Sendable {
     }
     switch result {
     case .completed(let stage):
+      if restoring.remove(id) != nil { restored.insert(id) }
       if staleWhenFinished.remove(id) != nil {
         states[id] = .pending  // an upstream was recomputed meanwhile; resolve the key again
       } else {
         states[id] = .completed(stage)
+      }
+    case .upstreamPruned(let upstream):
+      states[id] = .pending
+      guard !restored.contains(upstream) else {
+        firstFailure =
+          firstFailure
+          ?? .stageFailed(
+            upstream,
+            underlying: PipelineError.corruptArtifact(
+              path: upstream.rawValue,
+              reason: "its pruned output is still missing after it was restored"
+            )
+          )
+        return
+      }
+      restoring.insert(upstream)
+      if case .running = states[upstream]! {
+        staleWhenFinished.insert(upstream)
+      } else {
+        states[upstream] = .pending
       }
     case .upstreamCorrupt(let upstream):
       states[id] = .pending

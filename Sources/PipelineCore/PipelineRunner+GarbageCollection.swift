@@ -10,6 +10,17 @@ extension PipelineRunner {
   /// lock shared; gc takes it exclusively), telling the observer once if it has to wait, so
   /// that entries a running process has committed but not yet recorded are never removed.
   public func collectGarbage(dryRun: Bool) throws -> GCReport {
+    try exclusively {
+      let roots = Set(
+        RunRecord.loadAll(from: runsDirectory).flatMap { $0.stages.values.map(\.key) }
+      )
+      return store.collectGarbage(keeping: roots, dryRun: dryRun)
+    }
+  }
+
+  /// Runs `body` (maintenance: gc, pruning) once no other process uses this cache, waiting and
+  /// telling the observer once if some do, and keeping new runs waiting until it returns.
+  public func exclusively<T>(_ body: () throws -> T) throws -> T {
     let lock = try KeyLock.acquire(
       store.activityLockURL,
       shared: false,
@@ -17,15 +28,14 @@ extension PipelineRunner {
         observer.pipeline(
           .waitingForLock(
             "waiting for the pipeline processes using \(store.root.path) to finish "
-              + "(garbage collection must not remove what they use); Ctrl-C to give up"
+              + "(maintenance must not remove what they use); Ctrl-C to give up"
           )
         )
       },
       isCancelled: { cancellation.isCancelled }
     )
     defer { withExtendedLifetime(lock) {} }
-    let roots = Set(RunRecord.loadAll(from: runsDirectory).flatMap { $0.stages.values.map(\.key) })
-    return store.collectGarbage(keeping: roots, dryRun: dryRun)
+    return try body()
   }
 
   /// Runs `body` while holding the cache's activity lock shared, so that garbage collection

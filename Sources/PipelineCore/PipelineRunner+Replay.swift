@@ -1,4 +1,5 @@
 import Foundation
+import HDF5Store
 
 extension PipelineRunner {
   // MARK: - Replay
@@ -11,8 +12,18 @@ extension PipelineRunner {
   public func replay(_ graph: PipelineGraph, stages ids: [StageID]) throws -> ReplayReport {
     let activity = try holdActivityLock()
     defer { withExtendedLifetime(activity) {} }
+    // Inputs whose bytes were pruned are restored first (recomputed and verified), unless an
+    // earlier stage of this replay produces them.
+    for id in ids {
+      guard let node = graph[id] else { throw PipelineError.unknownStage(id) }
+      for case .artifact(let upstream, _) in node.inputs.values where !ids.contains(upstream) {
+        try restorePrunedOutputs(of: upstream, in: graph)
+      }
+    }
     let resolutions = try resolve(graph)
     var replays: [ReplayReport.StageReplay] = []
+    var replayedOutputs: [StageID: URL] = [:]
+    defer { for url in replayedOutputs.values { try? FileManager.default.removeItem(at: url) } }
     for id in ids {
       guard let node = graph[id] else { throw PipelineError.unknownStage(id) }
       guard case .committed(let material, let manifest)? = resolutions[id] else {
@@ -24,8 +35,16 @@ extension PipelineRunner {
         case .file(let url):
           inputURLs[name] = url
         case .artifact(let upstream, let artifact):
-          guard case .committed(let upstreamMaterial, _)? = resolutions[upstream] else {
+          guard case .committed(let upstreamMaterial, let upstreamManifest)? = resolutions[upstream]
+          else {
             throw PipelineError.notCached(upstream)
+          }
+          if upstreamManifest.isPruned(artifact), let scratch = replayedOutputs[upstream] {
+            // Replayed bit for bit just before (or the comparison below says it was not).
+            inputURLs[name] = scratch.appendingPathComponent(
+              ArtifactStore.fileName(ofArtifact: artifact)
+            )
+            continue
           }
           inputURLs[name] = try store.verifiedArtifactURL(
             key: upstreamMaterial.key,
@@ -34,8 +53,16 @@ extension PipelineRunner {
           )
         }
       }
+      let scratch = try store.makeTemporaryDirectory(key: nil)
+      replayedOutputs[id] = scratch
       replays.append(
-        try replay(node, key: material.key, manifest: manifest, inputURLs: inputURLs)
+        try replay(
+          node,
+          key: material.key,
+          manifest: manifest,
+          inputURLs: inputURLs,
+          scratch: scratch
+        )
       )
     }
     return ReplayReport(stages: replays)
@@ -45,10 +72,9 @@ extension PipelineRunner {
     _ node: StageNode,
     key: String,
     manifest: StageManifest,
-    inputURLs: [String: URL]
+    inputURLs: [String: URL],
+    scratch: URL
   ) throws -> ReplayReport.StageReplay {
-    let scratch = try store.makeTemporaryDirectory(key: nil)
-    defer { try? FileManager.default.removeItem(at: scratch) }
     let context = StageContext(
       id: node.id,
       seed: node.seed,
@@ -70,21 +96,65 @@ extension PipelineRunner {
       let replayed = try ArtifactDigest(ofFileAt: context.outputURL(name))
       let cachedSHA256 = manifest.outputs[name]!.sha256
       var differing: [String] = []
+      var largest: [String: Double] = [:]
       if replayed.sha256 != cachedSHA256 {
-        let cachedURL = store.artifactURL(key: key, name: name)
-        differing =
-          (try? ArtifactDigest(ofFileAt: cachedURL).differingParts(comparedWith: replayed))
-          ?? replayed.parts.keys.sorted()
+        differing = replayed.parts.keys.sorted()
+        if !manifest.isPruned(name) {
+          let cachedURL = store.artifactURL(key: key, name: name)
+          if let parts = try? ArtifactDigest(ofFileAt: cachedURL).differingParts(
+            comparedWith: replayed
+          ) {
+            differing = parts
+          }
+          largest = Self.largestDifferences(
+            cachedURL,
+            context.outputURL(name),
+            datasets: differing
+          )
+        }
       }
-      comparisons.append(
-        ReplayReport.ArtifactComparison(
-          name: name,
-          cachedSHA256: cachedSHA256,
-          replayedSHA256: replayed.sha256,
-          differingDatasets: differing
-        )
+      var comparison = ReplayReport.ArtifactComparison(
+        name: name,
+        cachedSHA256: cachedSHA256,
+        replayedSHA256: replayed.sha256,
+        differingDatasets: differing
       )
+      comparison.largestDifferences = largest
+      comparison.cachedWasPruned = manifest.isPruned(name)
+      comparisons.append(comparison)
     }
-    return ReplayReport.StageReplay(id: node.id, key: key, artifacts: comparisons)
+    var replay = ReplayReport.StageReplay(id: node.id, key: key, artifacts: comparisons)
+    replay.recordedEnvironment = manifest.environment ?? [:]
+    replay.currentEnvironment = environment
+    return replay
+  }
+
+  /// The largest absolute difference of each numeric dataset present in both files (read as
+  /// Double; datasets of other types are left out).
+  static func largestDifferences(
+    _ cached: URL,
+    _ replayed: URL,
+    datasets: [String]
+  ) -> [String: Double] {
+    guard let a = try? HDF5File.open(cached.path), let b = try? HDF5File.open(replayed.path)
+    else { return [:] }
+    defer {
+      try? a.close()
+      try? b.close()
+    }
+    var result: [String: Double] = [:]
+    for path in datasets where path != "/" {
+      func values(_ file: HDF5File) -> [Double]? {
+        if let doubles = try? file.read(path, as: Double.self).values { return doubles }
+        if let floats = try? file.read(path, as: Float.self).values {
+          return floats.map(Double.init)
+        }
+        if let ints = try? file.read(path, as: Int64.self).values { return ints.map(Double.init) }
+        return nil
+      }
+      guard let x = values(a), let y = values(b), x.count == y.count else { continue }
+      result[path] = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+    }
+    return result
   }
 }

@@ -28,6 +28,9 @@ public final class PipelineRunner: Sendable {
   public let observer: any PipelineObserver
   /// Where run records are written (by default `runs/` next to the store's root).
   public let runsDirectory: URL
+  /// Facts about the code and machine, recorded in every manifest this runner writes (see
+  /// ``StageManifest/environment``); never part of a key.
+  public let environment: [String: String]
 
   let cancellation = CancellationFlag()
 
@@ -46,7 +49,8 @@ public final class PipelineRunner: Sendable {
     toolVersion: String,
     settings: [String: String] = [:],
     observer: any PipelineObserver = SilentPipelineObserver(),
-    runsDirectory: URL? = nil
+    runsDirectory: URL? = nil,
+    environment: [String: String] = [:]
   ) {
     precondition(jobs >= 1, "PipelineRunner needs at least one job, got \(jobs)")
     self.store = store
@@ -54,6 +58,7 @@ public final class PipelineRunner: Sendable {
     self.toolVersion = toolVersion
     self.settings = settings
     self.observer = observer
+    self.environment = environment
     self.runsDirectory =
       runsDirectory ?? store.root.deletingLastPathComponent().appendingPathComponent("runs")
   }

@@ -8,6 +8,10 @@ public struct ReplayReport: Sendable {
     public var key: String
     /// One comparison per output artifact, sorted by name.
     public var artifacts: [ArtifactComparison]
+    /// The code and machine facts recorded with the cached entry (empty if not recorded).
+    public var recordedEnvironment: [String: String] = [:]
+    /// The same facts of this process.
+    public var currentEnvironment: [String: String] = [:]
     /// Whether every output was reproduced exactly.
     public var isIdentical: Bool { artifacts.allSatisfy(\.isIdentical) }
   }
@@ -23,6 +27,11 @@ public struct ReplayReport: Sendable {
     /// The datasets (`"/"` for root attributes) whose content differs, sorted; empty if
     /// identical.
     public var differingDatasets: [String]
+    /// For differing numeric datasets present in both files, the largest absolute difference
+    /// between the cached and the replayed values.
+    public var largestDifferences: [String: Double] = [:]
+    /// Whether the cached artifact's bytes were pruned (only its digest could be compared).
+    public var cachedWasPruned = false
     /// Whether the replay reproduced the artifact bit for bit.
     public var isIdentical: Bool { cachedSHA256 == replayedSHA256 }
   }

@@ -26,6 +26,14 @@ public struct StageManifest: Codable, Sendable {
   public var toolVersion: String
   /// The process that ran the stage.
   public var processID: Int32
+  /// Facts about the code and machine that computed the entry, which can change results in
+  /// the last bits (for DBAL: `code-version`, `code-dirty`, `onednn-isa`, `threads`, `cpu`);
+  /// nil in manifests written before they were recorded.
+  public var environment: [String: String]?
+  /// Output artifacts whose bytes are not stored (a *pruned* or imported thin entry): the
+  /// manifest still records their digests, so a recomputation can be verified against them.
+  /// Nil or empty: every output is present.
+  public var pruned: [String]?
 
   /// Creates a manifest.
   public init(
@@ -37,7 +45,9 @@ public struct StageManifest: Codable, Sendable {
     durationSeconds: Double,
     host: String,
     toolVersion: String,
-    processID: Int32
+    processID: Int32,
+    environment: [String: String]? = nil,
+    pruned: [String]? = nil
   ) {
     self.formatVersion = Self.currentFormatVersion
     self.key = key
@@ -49,7 +59,12 @@ public struct StageManifest: Codable, Sendable {
     self.host = host
     self.toolVersion = toolVersion
     self.processID = processID
+    self.environment = environment
+    self.pruned = pruned
   }
+
+  /// Whether output `name` is pruned (recorded, but its bytes are not in the entry).
+  public func isPruned(_ name: String) -> Bool { pruned?.contains(name) ?? false }
 }
 
 /// The committed identity of one output artifact.

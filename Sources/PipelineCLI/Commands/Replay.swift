@@ -36,22 +36,40 @@ struct Replay: ParsableCommand {
     var identical = true
     for stage in report.stages {
       for artifact in stage.artifacts {
+        let pruned = artifact.cachedWasPruned ? " (recorded digest; its bytes were pruned)" : ""
         if artifact.isIdentical {
           print(
-            "\(stage.id) \(artifact.name): identical (sha256 \(artifact.cachedSHA256.prefix(16)))"
+            "\(stage.id) \(artifact.name): verified (bit-identical, sha256 "
+              + "\(artifact.cachedSHA256.prefix(16)))\(pruned)"
           )
         } else {
+          let datasets = artifact.differingDatasets.map { name in
+            artifact.largestDifferences[name].map {
+              "\(name) (largest absolute difference \(String(format: "%.3g", $0)))"
+            } ?? name
+          }
           print(
-            "\(stage.id) \(artifact.name): DIFFERS: cached sha256 \(artifact.cachedSHA256.prefix(16)), "
-              + "replayed \(artifact.replayedSHA256.prefix(16)); differing datasets: "
-              + artifact.differingDatasets.joined(separator: ", ")
+            "\(stage.id) \(artifact.name): DIFFERS\(pruned): cached sha256 "
+              + "\(artifact.cachedSHA256.prefix(16)), replayed \(artifact.replayedSHA256.prefix(16)); "
+              + "differing datasets: " + datasets.joined(separator: ", ")
           )
         }
         identical = identical && artifact.isIdentical
       }
+      if !stage.isIdentical {
+        let keys = Set(stage.recordedEnvironment.keys).union(stage.currentEnvironment.keys).sorted()
+        for key in keys {
+          let recorded = stage.recordedEnvironment[key] ?? "(not recorded)"
+          let current = stage.currentEnvironment[key] ?? "?"
+          print(
+            "  \(key): recorded \(recorded), this machine \(current)"
+              + (recorded == current ? "" : "  <- differs")
+          )
+        }
+      }
     }
     if identical {
-      print("verified: round \(round) of \(cell) reproduces bit for bit")
+      print("verified (bit-identical): round \(round) of \(cell) reproduces bit for bit")
     } else {
       throw CLIError.replayFailed(
         "replay of round \(round) of \(cell) differs from the cache (see above)"

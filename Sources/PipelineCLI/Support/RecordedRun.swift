@@ -79,6 +79,23 @@ enum ToolInfo {
     )
   }
 
+  /// The code and machine facts recorded in every manifest: what can change results in the
+  /// last bits (the code, oneDNN's instruction set, the thread count that fixes summation
+  /// orders) and the CPU, computed once per process.
+  static let environment: [String: String] = {
+    let git = gitState()
+    let threads =
+      ProcessInfo.processInfo.environment["OMP_NUM_THREADS"]
+      ?? String(ProcessInfo.processInfo.activeProcessorCount)
+    return [
+      "code-version": git.commit ?? "unknown (not a git checkout)",
+      "code-dirty": git.commit == nil ? "unknown" : String(git.dirty),
+      "onednn-isa": (try? ComputeEngine().convolutionImplementation()) ?? "unknown",
+      "threads": threads,
+      "cpu": Reports.SystemInfo.current().cpuModel,
+    ]
+  }()
+
   /// The compiler that built this binary.
   static var swiftVersion: String {
     #if compiler(>=6.3)

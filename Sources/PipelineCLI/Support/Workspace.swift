@@ -105,7 +105,8 @@ struct Workspace {
       jobs: jobs,
       toolVersion: ToolInfo.version,
       settings: settings,
-      observer: observer
+      observer: observer,
+      environment: ToolInfo.environment
     )
   }
 
