@@ -49,6 +49,7 @@ extension ArtifactStore {
         problem: "entry \(entry.manifest.stageID) [\(entry.manifest.key.prefix(12))] \(problem)"
       )
     }
+    _ = removeStaleTemporaryDirectories(observer: SilentPipelineObserver())  // of killed imports
     var staged: [(entry: ResultBundle.Entry, directory: URL)] = []
     var report = ImportReport()
     defer { for item in staged { try? FileManager.default.removeItem(at: item.directory) } }

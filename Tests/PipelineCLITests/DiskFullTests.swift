@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A disk that fills up mid-run: the run fails naming the cause, keeps what it committed, and
 /// the rerun (with space again) finishes with the uninterrupted result.
 @Suite(
-  "Disk full", .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-  .timeLimit(.minutes(10)))
+  "Disk full",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(10))
+)
 struct DiskFullTests {
   @Test("A write failure mid-run loses nothing committed")
   func diskFull() throws {
@@ -31,7 +33,9 @@ struct DiskFullTests {
       // No mounts here: an injected write failure of the same kind (file size limit; EFBIG).
       workspace = try fixture.workspace(copying: fixture.base, "fsize")
       failing = try PipelineProcess.run(
-        CLIFixture.smokeFig2(workspace), shellPrefix: "ulimit -f 2048; trap '' XFSZ")
+        CLIFixture.smokeFig2(workspace),
+        shellPrefix: "ulimit -f 2048; trap '' XFSZ"
+      )
       expectFailure(failing, mentioning: ["model.h5"])
     }
     defer { fixture.discard(workspace) }

@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Damaged MNIST files in the mirror: the fetch fails naming the file and the fix, and nothing
 /// damaged enters the cache.
 @Suite(
-  "Damaged MNIST mirror", .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-  .timeLimit(.minutes(10)))
+  "Damaged MNIST mirror",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(10))
+)
 struct MirrorDamageTests {
   /// The damaged file (the smallest of the four, so the cases stay fast).
   static let victim = "t10k-labels-idx1-ubyte"
@@ -37,7 +39,8 @@ struct MirrorDamageTests {
       case .flippedLabel: bytes[5000] = (bytes[5000] + 1) % 10
       case .truncatedGzip:
         try compressed.prefix(compressed.count / 2).write(
-          to: mirror.appendingPathComponent(MirrorDamageTests.victim + ".gz"))
+          to: mirror.appendingPathComponent(MirrorDamageTests.victim + ".gz")
+        )
         return
       case .truncatedRaw: bytes = bytes.prefix(5000)
       case .missing: return
@@ -53,14 +56,17 @@ struct MirrorDamageTests {
     for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"] {
       try FileManager.default.createSymbolicLink(
         at: mirror.appendingPathComponent(name + ".gz"),
-        withDestinationURL: source.appendingPathComponent(name + ".gz"))
+        withDestinationURL: source.appendingPathComponent(name + ".gz")
+      )
     }
     let compressed = try Data(contentsOf: source.appendingPathComponent(Self.victim + ".gz"))
     try damage.write(into: mirror, original: try gunzip(compressed), compressed: compressed)
 
     let workspace = try TestSupport.temporaryDirectory("mirror-data")
     let outcome = try PipelineProcess.run(
-      ["fetch", "mnist", "--mnist-mirror", mirror.path] + workspace.dataArguments, timeout: 120)
+      ["fetch", "mnist", "--mnist-mirror", mirror.path] + workspace.dataArguments,
+      timeout: 120
+    )
     expectFailure(outcome, mentioning: [Self.victim] + damage.expected)
     let snapshot = try CacheSnapshot(workspace)
     #expect(snapshot.entries.isEmpty, "nothing may be committed from a damaged mirror")

@@ -4,8 +4,10 @@ import Testing
 /// Several `reproduce` processes on one target and data directory: all finish, with the
 /// outputs of a single run, and every stage is computed by exactly one of them.
 @Suite(
-  "Concurrent runs", .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
-  .timeLimit(.minutes(15)))
+  "Concurrent runs",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(15))
+)
 struct RaceTests {
   @Test("Concurrent reproduce processes share the work", arguments: [2, 3])
   func concurrentRuns(processes: Int) throws {
@@ -32,7 +34,8 @@ struct RaceTests {
       try #require(executed.count == processes, "every racer prints its executed count")
       #expect(
         executed.reduce(0, +) == newEntries.count,
-        "executed per process \(executed) should add up to \(newEntries.count) new entries")
+        "executed per process \(executed) should add up to \(newEntries.count) new entries"
+      )
       #expect(after.quarantined.isEmpty, "\(after.quarantined)")
       print("race of \(processes): executed per process \(executed), \(newEntries.count) entries")
 

@@ -27,7 +27,8 @@ struct GarbageCollect: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   func run() throws {
-    let runner = try Workspace.runner(options: data, jobs: 1, observer: SilentPipelineObserver())
+    let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
+    let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
     if let prune {
       let names = try HeavyArtifacts.parse(prune, option: "--prune")
       let result = try runner.exclusively {

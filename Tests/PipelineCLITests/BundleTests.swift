@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+/// Result bundles: export, import into another data directory, continue, prune and restore;
+/// a damaged bundle changes nothing; an interrupted import leaves whole entries only.
+@Suite(
+  "Result bundles",
+  .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),
+  .timeLimit(.minutes(10))
+)
+struct BundleTests {
+  /// Exports the smoke fig2 cells matching `cells` of `workspace` into a fresh folder.
+  static func export(_ workspace: URL, cells: String? = nil) throws -> URL {
+    let folder = workspace.appendingPathComponent("bundles-\(UUID().uuidString.prefix(6))")
+    let run = try PipelineProcess.run(
+      ["export", "fig2", "--profile", "smoke", "--output", folder.path, "--quiet"]
+        + (cells.map { ["--cells", $0] } ?? []) + workspace.dataArguments
+    )
+    try #require(run.succeeded, "\(run)")
+    return folder
+  }
+
+  @Test("Export, then import into an empty data dir, renders the same report without computing")
+  func exportImportRender() throws {
+    let fixture = try CLIFixture.shared()
+    let source = try fixture.workspace(copying: fixture.reference, "export")
+    defer { fixture.discard(source) }
+    let bundles = try Self.export(source)
+    let files = try FileManager.default.contentsOfDirectory(atPath: bundles.path).sorted()
+    #expect(files.count == 6 && files.allSatisfy { $0.hasSuffix(".r0.h5") }, "\(files)")
+    for file in files {
+      let size = try #require(
+        try FileManager.default.attributesOfItem(atPath: bundles.appendingPathComponent(file).path)[
+          .size
+        ] as? Int
+      )
+      #expect(size < 100_000, "\(file) is \(size) bytes: models must not travel by default")
+    }
+    let target = try fixture.emptyWorkspace("import")
+    defer { fixture.discard(target) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let report = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + target.dataArguments
+    )
+    try #require(report.succeeded, "\(report)")
+    #expect(
+      try ReportSnapshot(target, report: "fig2-smoke").hasSameResults(as: fixture.referenceReport)
+    )
+    // Importing again adds nothing and overwrites nothing.
+    let again = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+    try #require(again.succeeded, "\(again)")
+    #expect(again.standardOutput.contains(" 0 entries added"), "\(again.standardOutput)")
+    #expect(!again.standardOutput.contains(" 1 entries added"))
+  }
+
+  @Test("Half a run imported elsewhere and continued gives the uninterrupted run's results")
+  func importAndContinue() throws {
+    let fixture = try CLIFixture.shared()
+    let half = try fixture.workspace(copying: fixture.base, "half")
+    defer { fixture.discard(half) }
+    let partial = try PipelineProcess.run(CLIFixture.smokeFig2(half, ["--cells", "bald.*"]))
+    try #require(partial.succeeded, "\(partial)")
+    let bundles = try Self.export(half)
+    let other = try fixture.workspace(copying: fixture.base, "continue")
+    defer { fixture.discard(other) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + other.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other))
+    try #require(rest.succeeded, "\(rest)")
+    #expect(try CacheSnapshot(other).digests == fixture.referenceCache.digests)
+    #expect(
+      try ReportSnapshot(other, report: "fig2-smoke").hasSameResults(as: fixture.referenceReport)
+    )
+  }
+
+  @Test("Pruned models are recomputed, verified against their digests and restored")
+  func prunedModelsAreRestored() throws {
+    let fixture = try CLIFixture.shared()
+    let workspace = try fixture.workspace(copying: fixture.reference, "prune")
+    defer { fixture.discard(workspace) }
+    let pruned = try PipelineProcess.run(["gc", "--prune", "models"] + workspace.dataArguments)
+    try #require(pruned.succeeded, "\(pruned)")
+    #expect(pruned.standardOutput.contains("pruned model of"), "\(pruned.standardOutput)")
+    let models = { () throws -> [URL] in
+      try FileManager.default.subpathsOfDirectory(
+        atPath: workspace.dataDirectory.appendingPathComponent("cache/entries").path
+      ).filter { $0.hasSuffix("model.h5") }.map { URL(fileURLWithPath: $0) }
+    }
+    #expect(try models().isEmpty)
+    // The report and a rerun need no model: nothing is computed.
+    let rerun = try PipelineProcess.run(CLIFixture.smokeFig2(workspace))
+    try #require(rerun.succeeded, "\(rerun)")
+    #expect(rerun.executedStages == 0, "\(rerun)")
+    // Replay recomputes the pruned model of round 1 and compares it with the recorded digest.
+    let replay = try PipelineProcess.run(
+      ["replay", "fig2", "--profile", "smoke", "--cell", "bald.bayesian.r0", "--round", "1"]
+        + workspace.dataArguments
+    )
+    try #require(replay.succeeded, "\(replay)")
+    #expect(replay.standardOutput.contains("round-001/train model: verified (bit-identical"))
+    // A new evaluation needs the models: they are restored, and match the reference.
+    let evaluated = try PipelineProcess.run(
+      CLIFixture.smokeFig2(workspace, ["--set", "test-mc-samples=3"])
+    )
+    try #require(evaluated.succeeded, "\(evaluated)")
+    #expect(try !models().isEmpty)
+    let cache = try CacheSnapshot(workspace)
+    for (key, entry) in fixture.referenceCache.entries {
+      #expect(cache.entries[key]?.outputs == entry.outputs, "\(entry.stageID)")
+    }
+  }
+
+  @Test("A damaged or foreign bundle is refused and the cache is untouched")
+  func badBundlesChangeNothing() throws {
+    let fixture = try CLIFixture.shared()
+    let source = try fixture.workspace(copying: fixture.reference, "tamper")
+    defer { fixture.discard(source) }
+    let bundles = try Self.export(source, cells: "bald.bayesian.r0")
+    let bundle = bundles.appendingPathComponent("bald.bayesian.r0.h5")
+    let target = try fixture.workspace(copying: fixture.base, "tampered")
+    defer { fixture.discard(target) }
+    let before = try CacheSnapshot(target)
+
+    let foreign = try PipelineProcess.run(
+      ["import", bundle.path, "--target", "fig1"] + target.dataArguments
+    )
+    expectFailure(foreign, mentioning: ["bald.bayesian.r0.h5", "target 'fig2', not 'fig1'"])
+
+    var bytes = try Data(contentsOf: bundle)
+    let truncated = bundles.appendingPathComponent("truncated.h5")
+    try bytes.prefix(bytes.count / 2).write(to: truncated)
+    let cut = try PipelineProcess.run(["import", truncated.path] + target.dataArguments)
+    expectFailure(cut, mentioning: ["truncated.h5", "Nothing was imported"])
+
+    for position in (1...9).map({ $0 * bytes.count / 10 }) { bytes[position] ^= 0x5A }
+    let tampered = bundles.appendingPathComponent("tampered.h5")
+    try bytes.write(to: tampered)
+    let damaged = try PipelineProcess.run(["import", tampered.path] + target.dataArguments)
+    expectFailure(damaged, mentioning: ["tampered.h5", "Nothing was imported"])
+
+    #expect(try CacheSnapshot(target).digests == before.digests)
+  }
+
+  @Test("SIGKILL during import leaves whole entries only; importing again completes it")
+  func killDuringImport() throws {
+    let fixture = try CLIFixture.shared()
+    let source = try fixture.workspace(copying: fixture.reference, "kill-import-source")
+    defer { fixture.discard(source) }
+    let bundles = try Self.export(source)
+    var generator = SplitMix64(seed: TortureSettings.seed)
+    for attempt in 0..<3 {
+      let target = try fixture.workspace(copying: fixture.base, "kill-import-\(attempt)")
+      defer { fixture.discard(target) }
+      let run = try PipelineProcess(["import", bundles.path] + target.dataArguments)
+      run.sleep(upTo: Double.random(in: 0.02...0.4, using: &generator))
+      _ = run.send(SIGKILL)
+      _ = try run.wait()
+      let partial = try CacheSnapshot(target)
+      for (key, entry) in partial.entries {
+        #expect(
+          fixture.referenceCache.entries[key]?.outputs == entry.outputs,
+          "a committed entry is whole: \(entry.stageID)"
+        )
+      }
+      let again = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+      try #require(again.succeeded, "\(again)")
+      let complete = try CacheSnapshot(target)
+      #expect(complete.digests == fixture.referenceCache.digests)
+      #expect(complete.temporaryLeftovers.isEmpty, "\(complete.temporaryLeftovers)")
+    }
+  }
+}
