@@ -30,7 +30,8 @@ struct FigureSVG {
     let all = summaries.joined().filter { !$0.isEmpty }
     xScale = .acquired(maximum: all.compactMap(\.acquired.last).max() ?? 0)
     yScale = .accuracy(minimum: all.compactMap { $0.lower.min() }.min())
-    let runCounts = data.panels.flatMap(\.series).map(\.runs.count)
+    // Repetitions with data: a partial report must not claim runs that have not started.
+    let runCounts = data.panels.flatMap(\.series).map { $0.runs.filter { !$0.points.isEmpty }.count }
     repetitions = (runCounts.min() ?? 0)...(runCounts.max() ?? 0)
   }
 

@@ -312,3 +312,56 @@ struct ProtocolFidelityTests {
     #expect(table.rows.allSatisfy { $0.count == table.columns.count })
   }
 }
+
+/// Values quoted by documents never state more than the data holds.
+struct PartialValueTests {
+  static let cells = [
+    Cell(acquisition: .bald, model: .bayesian, repetition: 0),
+    Cell(acquisition: .bald, model: .bayesian, repetition: 1),
+    Cell(acquisition: .random, model: .bayesian, repetition: 0),
+    Cell(acquisition: .random, model: .bayesian, repetition: 1),
+  ]
+
+  static func plan() throws -> ExperimentPlan {
+    try ExperimentPlan(
+      target: "values",
+      profile: Profile.smoke.applying([try ProfileOverride(parsing: "repetitions=2")]),
+      cells: cells,
+      resources: ExperimentResources()
+    )
+  }
+
+  static func points(_ rounds: Int, accuracy: Double) -> [CurvePoint] {
+    (0..<rounds).map {
+      CurvePoint(
+        acquired: 10 * $0,
+        labelled: 20 + 10 * $0,
+        accuracyMC: accuracy,
+        accuracyDeterministic: accuracy
+      )
+    }
+  }
+
+  @Test func partialValuesNameWhereTheyComeFrom() throws {
+    let results = ExperimentResults(
+      plan: try Self.plan(),
+      curves: [Self.cells[0]: Self.points(2, accuracy: 0.5), Self.cells[1]: []]
+    )
+    #expect(!results.isComplete)
+    let values = results.values
+    #expect(values["rounds"] == "2 (planned)")
+    #expect(values["acquired.total"] == "20 (planned)")
+    #expect(values["repetitions"] == "2 (planned)")
+    #expect(values["final.mc.bald.bayesian"] == "50.00% (at 10 acquired, 1 of 2 repetitions so far)")
+    #expect(values["final.mc.random.bayesian"] == "– (not computed yet)")
+  }
+
+  @Test func completeValuesArePlain() throws {
+    var curves: [Cell: [CurvePoint]] = [:]
+    for cell in Self.cells { curves[cell] = Self.points(3, accuracy: 0.9) }
+    let results = ExperimentResults(plan: try Self.plan(), curves: curves)
+    #expect(results.isComplete)
+    #expect(results.values["final.det.random.bayesian"] == "90.00%")
+    #expect(results.values["acquired.total"] == "20")
+  }
+}

@@ -43,6 +43,12 @@ public struct ExperimentResults: Sendable {
     self.curves = curves
   }
 
+  /// Results from curves already read (tests, and results assembled elsewhere).
+  init(plan: ExperimentPlan, curves: [Cell: [CurvePoint]]) {
+    self.plan = plan
+    self.curves = curves
+  }
+
   /// Whether every cell has all its rounds evaluated.
   public var isComplete: Bool {
     progress.allSatisfy { $0.roundsDone == $0.roundsTotal }
@@ -287,23 +293,43 @@ public struct ExperimentResults: Sendable {
   // MARK: - Values
 
   /// The values documents can quote with `{{value NAME}}`.
+  ///
+  /// In a complete report they are plain (`97.12%`, `1000`). In a partial one every value says
+  /// where it comes from: the protocol's counts are marked as planned, and each final accuracy
+  /// names the acquired images and the repetitions it was measured on (or that none is yet),
+  /// so that no sentence of the document states more than the data holds.
   public var values: [String: String] {
     let p = plan.profile.parameters
+    let complete = isComplete
+    func planned(_ value: Int) -> String { complete ? String(value) : "\(value) (planned)" }
     var values: [String: String] = [
-      "rounds": String(p.rounds),
-      "acquired.total": String(p.totalAcquired),
-      "repetitions": String(p.repetitions),
+      "rounds": planned(p.rounds),
+      "acquired.total": planned(p.totalAcquired),
+      "repetitions": planned(p.repetitions),
       "profile": plan.profile.name,
     ]
     for acquisition in acquisitions {
       for model in models {
-        let finals = runs(acquisition, model).compactMap { $0.points.last }
-        guard !finals.isEmpty else { continue }
+        let suffix = "\(acquisition.rawValue).\(model.rawValue)"
+        let runs = runs(acquisition, model)
+        let finals = runs.compactMap { $0.points.last }
+        guard !finals.isEmpty else {
+          values["final.mc.\(suffix)"] = "– (not computed yet)"
+          values["final.det.\(suffix)"] = "– (not computed yet)"
+          continue
+        }
         let mc = finals.map(\.accuracyMC).reduce(0, +) / Double(finals.count)
         let det = finals.map(\.accuracyDeterministic).reduce(0, +) / Double(finals.count)
-        let suffix = "\(acquisition.rawValue).\(model.rawValue)"
-        values["final.mc.\(suffix)"] = String(format: "%.2f%%", 100 * mc)
-        values["final.det.\(suffix)"] = String(format: "%.2f%%", 100 * det)
+        var origin = ""
+        if !complete {
+          let acquired = Set(finals.map(\.acquired)).sorted()
+          let at =
+            acquired.count == 1
+            ? "\(acquired[0])" : "\(acquired.first!)–\(acquired.last!)"
+          origin = " (at \(at) acquired, \(finals.count) of \(runs.count) repetitions so far)"
+        }
+        values["final.mc.\(suffix)"] = String(format: "%.2f%%", 100 * mc) + origin
+        values["final.det.\(suffix)"] = String(format: "%.2f%%", 100 * det) + origin
       }
     }
     return values
