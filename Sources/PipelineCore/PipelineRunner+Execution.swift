@@ -164,26 +164,10 @@ extension PipelineRunner {
   ) throws -> StageResult {
     let temporary = try store.makeTemporaryDirectory(key: manifest.key)
     defer { try? FileManager.default.removeItem(at: temporary) }
-    let context = StageContext(
-      id: node.id,
-      seed: node.seed,
-      settings: settings,
-      inputs: inputURLs,
-      outputDirectory: temporary,
-      declaredOutputs: node.stage.outputs,
-      cancellation: cancellation,
-      observer: observer
-    )
-    observer.pipeline(.stageStarted(node.id, key: manifest.key))
-    let clock = ContinuousClock()
-    let start = clock.now
-    do {
-      try node.stage.run(context)
-    } catch is CancellationError {
-      return .cancelled
-    } catch {
-      observer.pipeline(.stageFailed(node.id, message: "\(error)"))
-      return .failed(PipelineError.stageFailed(node.id, underlying: error))
+    let seconds: Double
+    switch runStage(node, key: manifest.key, inputURLs: inputURLs, into: temporary) {
+    case .finished(let elapsed): seconds = elapsed
+    case .ended(let result): return result
     }
     let differing = try store.restorePruned(temporary, key: manifest.key)
     if let first = differing.first {
@@ -194,9 +178,6 @@ extension PipelineRunner {
         current: environment
       )
     }
-    let elapsed = clock.now - start
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     observer.pipeline(.stageFinished(node.id, key: manifest.key, seconds: seconds))
     return reuse(node.id, manifest: manifest, material: material)
   }
@@ -242,36 +223,15 @@ extension PipelineRunner {
     let key = material.key
     let temporary = try store.makeTemporaryDirectory(key: key)
     defer { try? FileManager.default.removeItem(at: temporary) }
-    let context = StageContext(
-      id: node.id,
-      seed: node.seed,
-      settings: settings,
-      inputs: inputURLs,
-      outputDirectory: temporary,
-      declaredOutputs: node.stage.outputs,
-      cancellation: cancellation,
-      observer: observer
-    )
-
-    observer.pipeline(.stageStarted(node.id, key: key))
     let startedAt = Date()
-    let clock = ContinuousClock()
-    let start = clock.now
-    do {
-      try node.stage.run(context)
-    } catch is CancellationError {
-      return .cancelled
-    } catch {
-      let failure = PipelineError.stageFailed(node.id, underlying: error)
-      observer.pipeline(.stageFailed(node.id, message: "\(error)"))
-      return .failed(failure)
+    let seconds: Double
+    switch runStage(node, key: key, inputURLs: inputURLs, into: temporary) {
+    case .finished(let elapsed): seconds = elapsed
+    case .ended(let result): return result
     }
-    let elapsed = clock.now - start
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 
     for artifact in node.stage.outputs {
-      let url = context.outputURL(artifact)
+      let url = temporary.appendingPathComponent(ArtifactStore.fileName(ofArtifact: artifact))
       guard FileManager.default.fileExists(atPath: url.path) else {
         throw PipelineError.missingOutput(stage: node.id, artifact: artifact, path: url.path)
       }
@@ -308,6 +268,48 @@ extension PipelineRunner {
       outputs: manifest.outputs
     )
     return .completed(CompletedStage(outcome: outcome, material: material))
+  }
+
+  /// How running a stage's code ended.
+  private enum StageRun {
+    /// It returned normally after this many seconds.
+    case finished(seconds: Double)
+    /// It was cancelled or failed: the stage's result.
+    case ended(StageResult)
+  }
+
+  /// Runs `node`'s code with its outputs going to `temporary`, telling the observer.
+  private func runStage(
+    _ node: StageNode,
+    key: String,
+    inputURLs: [String: URL],
+    into temporary: URL
+  ) -> StageRun {
+    let context = StageContext(
+      id: node.id,
+      seed: node.seed,
+      settings: settings,
+      inputs: inputURLs,
+      outputDirectory: temporary,
+      declaredOutputs: node.stage.outputs,
+      cancellation: cancellation,
+      observer: observer
+    )
+    observer.pipeline(.stageStarted(node.id, key: key))
+    let clock = ContinuousClock()
+    let start = clock.now
+    do {
+      try node.stage.run(context)
+    } catch is CancellationError {
+      return .ended(.cancelled)
+    } catch {
+      observer.pipeline(.stageFailed(node.id, message: "\(error)"))
+      return .ended(.failed(PipelineError.stageFailed(node.id, underlying: error)))
+    }
+    let elapsed = clock.now - start
+    return .finished(
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    )
   }
 
   // MARK: - Run records

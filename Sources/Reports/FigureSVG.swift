@@ -31,7 +31,9 @@ struct FigureSVG {
     xScale = .acquired(maximum: all.compactMap(\.acquired.last).max() ?? 0)
     yScale = .accuracy(minimum: all.compactMap { $0.lower.min() }.min())
     // Repetitions with data: a partial report must not claim runs that have not started.
-    let runCounts = data.panels.flatMap(\.series).map { $0.runs.filter { !$0.points.isEmpty }.count }
+    let runCounts = data.panels.flatMap(\.series).map {
+      $0.runs.filter { !$0.points.isEmpty }.count
+    }
     repetitions = (runCounts.min() ?? 0)...(runCounts.max() ?? 0)
   }
 

@@ -108,13 +108,23 @@ public struct CellExecution: Sendable, Equatable, Hashable {
   /// Compute seconds the cell's rounds took when they were computed (cached rounds included,
   /// as recorded in their manifests).
   public var computeSeconds: Double
+  /// Who computed the cell's stages, from their manifests: one line per distinct code version
+  /// and machine (e.g. `4a316bf, jit:avx512_core, 2 threads, AMD EPYC: 402 stages`).
+  public var computedBy: [String]
 
   /// Creates a cell record.
-  public init(cell: String, roundsCached: Int, roundsExecuted: Int, computeSeconds: Double) {
+  public init(
+    cell: String,
+    roundsCached: Int,
+    roundsExecuted: Int,
+    computeSeconds: Double,
+    computedBy: [String] = []
+  ) {
     self.cell = cell
     self.roundsCached = roundsCached
     self.roundsExecuted = roundsExecuted
     self.computeSeconds = computeSeconds
+    self.computedBy = computedBy
   }
 }
 

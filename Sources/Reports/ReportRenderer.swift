@@ -357,12 +357,13 @@ private struct NodeBuilder {
       [
         [.code(cell.cell)], [.text("\(cell.roundsCached)")], [.text("\(cell.roundsExecuted)")],
         [.text(TextFormatting.duration(cell.computeSeconds))],
+        [.text(cell.computedBy.isEmpty ? "–" : cell.computedBy.joined(separator: "; "))],
       ]
     }
     stageRows.append([
       [.strong("Total")], [.strong("\(cells.map(\.roundsCached).reduce(0, +))")],
       [.strong("\(cells.map(\.roundsExecuted).reduce(0, +))")],
-      [.strong(TextFormatting.duration(cells.map(\.computeSeconds).reduce(0, +)))],
+      [.strong(TextFormatting.duration(cells.map(\.computeSeconds).reduce(0, +)))], [.text("")],
     ])
 
     let software = provenance.software
@@ -401,7 +402,10 @@ private struct NodeBuilder {
       .heading(level: 3, text: "Stages per cell", anchor: "provenance-stages"),
       .table(
         TableNode(
-          columns: ["Cell", "Rounds cached", "Rounds executed", "Compute time"],
+          columns: [
+            "Cell", "Rounds cached", "Rounds executed", "Compute time",
+            "Computed by (code, oneDNN ISA, threads, CPU: stages)",
+          ],
           rows: stageRows,
           numericColumns: [1, 2, 3]
         )

@@ -352,7 +352,9 @@ struct PartialValueTests {
     #expect(values["rounds"] == "2 (planned)")
     #expect(values["acquired.total"] == "20 (planned)")
     #expect(values["repetitions"] == "2 (planned)")
-    #expect(values["final.mc.bald.bayesian"] == "50.00% (at 10 acquired, 1 of 2 repetitions so far)")
+    #expect(
+      values["final.mc.bald.bayesian"] == "50.00% (at 10 acquired, 1 of 2 repetitions so far)"
+    )
     #expect(values["final.mc.random.bayesian"] == "– (not computed yet)")
   }
 

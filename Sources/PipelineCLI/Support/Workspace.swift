@@ -207,6 +207,7 @@ struct Workspace {
       var cached = 0
       var executed = 0
       var seconds = 0.0
+      var machines: [String: Int] = [:]
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
         guard case .cached? = statuses[id] else { continue }
@@ -219,6 +220,7 @@ struct Workspace {
           let stage = ExperimentPlan.stageID(cell, round: round, kind)
           if case .cached(let key)? = statuses[stage], let m = runner.store.manifest(forKey: key) {
             seconds += m.durationSeconds
+            machines[Self.machine(m.environment), default: 0] += 1
           }
         }
       }
@@ -226,14 +228,18 @@ struct Workspace {
         cell: cell.description,
         roundsCached: cached,
         roundsExecuted: executed,
-        computeSeconds: seconds
+        computeSeconds: seconds,
+        computedBy: machines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) stages" }
       )
     }
     let system = recorded?.system ?? SystemInfo.current()
+    // Without a record of a run (results imported, or computed by `--cells` runs), the report
+    // names the checkout it was rendered from; the per-cell table names what computed what.
+    let git = recorded == nil ? ToolInfo.gitState() : (recorded!.gitCommit, recorded!.gitDirty)
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
-      gitCommit: recorded?.gitCommit,
-      gitDirty: recorded?.gitDirty ?? false,
+      gitCommit: git.0,
+      gitDirty: git.1,
       profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
       profileNotice: plan.profile.notice,
       parameters: parameters,
@@ -245,6 +251,17 @@ struct Workspace {
       system: system,
       wallSeconds: recorded?.wallSeconds ?? 0
     )
+  }
+}
+
+extension Workspace {
+  /// One line naming the code and machine of a manifest's environment.
+  static func machine(_ environment: [String: String]?) -> String {
+    guard let environment else { return "not recorded" }
+    let code = environment["code-version"].map { String($0.prefix(7)) } ?? "?"
+    let dirty = environment["code-dirty"] == "true" ? " (uncommitted changes)" : ""
+    return "\(code)\(dirty), \(environment["onednn-isa"] ?? "?"), "
+      + "\(environment["threads"] ?? "?") threads, \(environment["cpu"] ?? "?")"
   }
 }
 
