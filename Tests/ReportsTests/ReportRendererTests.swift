@@ -307,6 +307,12 @@ import Testing
     #expect(csv.contains(",mc,\n"))
   }
 
+  @Test func provenanceNamesWhatComputedEachCell() throws {
+    let markdown = try render(SampleReport.inputs()).markdown
+    #expect(markdown.contains("Computed by (code, oneDNN ISA, threads, CPU: stages)"))
+    #expect(markdown.contains("| 4a316bf, jit:avx512\\_core, 2 threads, AMD EPYC: 1188 stages |"))
+  }
+
   @Test func theProtocolSectionPrecedesProvenanceWithCodeSpans() throws {
     var inputs = SampleReport.inputs()
     inputs.protocolTable = TableData(

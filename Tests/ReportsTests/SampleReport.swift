@@ -91,7 +91,8 @@ enum SampleReport {
           cell: "\(acquisition.0).\($0)",
           roundsCached: 200,
           roundsExecuted: 97,
-          computeSeconds: 5432.1
+          computeSeconds: 5432.1,
+          computedBy: ["4a316bf, jit:avx512_core, 2 threads, AMD EPYC: 1188 stages"]
         )
       }
     },
