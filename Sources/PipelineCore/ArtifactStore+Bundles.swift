@@ -58,9 +58,17 @@ extension ArtifactStore {
       guard manifest.material.key == manifest.key else {
         throw invalid(entry, "has key material that does not hash to its key (edited by hand?)")
       }
+      // Names become file names: nothing may point outside the entry.
+      let names = Set(manifest.outputs.keys).union(manifest.pruned ?? []).union(
+        entry.artifacts.keys
+      )
+      for name in names.sorted() where !Self.isValidArtifactName(name) {
+        throw invalid(entry, "names an artifact \"\(name)\" that is not a plain name (edited?)")
+      }
       for name in entry.artifacts.keys where manifest.outputs[name] == nil {
         throw invalid(entry, "carries artifact \"\(name)\", which its manifest does not list")
       }
+      var fillsPrunedLocalEntry = false
       if let local = self.manifest(forKey: manifest.key) {
         let differing = manifest.outputs.keys.sorted().filter {
           local.outputs[$0]?.sha256 != manifest.outputs[$0]?.sha256
@@ -73,10 +81,16 @@ extension ArtifactStore {
               + "local entry (or import into another --data-dir) to use the bundle's"
           )
         }
-        report.alreadyPresent += 1
-        continue
+        // A local thin entry gets the bytes the bundle carries; anything else is kept as is.
+        fillsPrunedLocalEntry = !Set(local.pruned ?? []).isDisjoint(with: entry.artifacts.keys)
+        if !fillsPrunedLocalEntry {
+          report.alreadyPresent += 1
+          continue
+        }
       }
-      let directory = try makeTemporaryDirectory(key: manifest.key)
+      // Not named after the key: staging holds no key lock, so other processes judge the
+      // folder by its process id alone (as replays').
+      let directory = try makeTemporaryDirectory(key: nil)
       staged.append((entry, directory))
       for (name, bytes) in entry.artifacts.sorted(by: { $0.key < $1.key }) {
         let url = directory.appendingPathComponent(Self.fileName(ofArtifact: name))
@@ -109,8 +123,13 @@ extension ArtifactStore {
         isCancelled: { false }
       )
       defer { withExtendedLifetime(lock) {} }
-      if self.manifest(forKey: manifest.key) != nil {
-        report.alreadyPresent += 1  // another process committed it meanwhile
+      if let local = self.manifest(forKey: manifest.key) {
+        if !Set(local.pruned ?? []).isDisjoint(with: carried) {
+          _ = try restorePruned(directory, key: manifest.key)  // digests checked above
+          report.added += 1
+        } else {
+          report.alreadyPresent += 1  // another process committed it meanwhile
+        }
         continue
       }
       _ = try commit(directory, key: manifest.key, outputs: carried.sorted()) { _ in manifest }
@@ -138,6 +157,11 @@ extension ArtifactStore {
         guard !targets.isEmpty else { continue }
         guard let lock = try KeyLock.tryAcquire(lockURL(key: key)) else { continue }
         defer { withExtendedLifetime(lock) {} }
+        // Files of names already pruned are the remains of a crash between the manifest
+        // rewrite and the deletion: remove them too.
+        for name in manifest.pruned ?? [] where !dryRun {
+          try? FileManager.default.removeItem(at: artifactURL(key: key, name: name))
+        }
         entries += 1
         if dryRun {
           bytes += targets.map { Self.fileSize(artifactURL(key: key, name: $0)) ?? 0 }.reduce(0, +)

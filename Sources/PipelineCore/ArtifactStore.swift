@@ -266,7 +266,11 @@ public final class ArtifactStore: Sendable {
   /// - Returns: the names whose recomputed digest differs (nothing is changed then).
   func restorePruned(_ temporary: URL, key: String) throws -> [String] {
     guard var manifest = manifest(forKey: key) else { return [] }
-    let names = (manifest.pruned ?? []).sorted()
+    let names = (manifest.pruned ?? []).sorted().filter {
+      FileManager.default.fileExists(
+        atPath: temporary.appendingPathComponent(Self.fileName(ofArtifact: $0)).path
+      )
+    }
     var differing: [String] = []
     for name in names {
       let url = temporary.appendingPathComponent(Self.fileName(ofArtifact: name))
@@ -284,7 +288,8 @@ public final class ArtifactStore: Sendable {
       try SystemCalls.rename(source, to: target)
     }
     try SystemCalls.synchronize(entryDirectory(forKey: key), isDirectory: true)
-    manifest.pruned = nil
+    let remaining = Set(manifest.pruned ?? []).subtracting(names)
+    manifest.pruned = remaining.isEmpty ? nil : remaining.sorted()
     try PipelineJSON.writeAtomically(manifest, to: manifestURL(key: key))
     verified.withLock { set in for name in names { set.insert("\(key)/\(name)") } }
     return []

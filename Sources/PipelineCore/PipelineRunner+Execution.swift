@@ -179,7 +179,14 @@ extension PipelineRunner {
       )
     }
     observer.pipeline(.stageFinished(node.id, key: manifest.key, seconds: seconds))
-    return reuse(node.id, manifest: manifest, material: material)
+    let outcome = StageOutcome(
+      id: node.id,
+      key: manifest.key,
+      wasCached: false,
+      durationSeconds: seconds,
+      outputs: manifest.outputs
+    )
+    return .completed(CompletedStage(outcome: outcome, material: material))
   }
 
   /// Whether every output of a committed entry still has its recorded logical digest (checked
@@ -314,6 +321,32 @@ extension PipelineRunner {
 
   // MARK: - Run records
 
+  /// Writes a run record for imported entries, so that `gc` keeps them like computed ones.
+  public func recordImport(named name: String, manifests: [StageManifest]) throws {
+    var stages: [StageID: RunRecord.Entry] = [:]
+    for manifest in manifests.sorted(by: { $0.key < $1.key }) {
+      var id = manifest.stageID
+      if stages[id] != nil { id = StageID("\(id.rawValue)#\(manifest.key.prefix(12))") }
+      stages[id] = RunRecord.Entry(
+        key: manifest.key,
+        material: manifest.material,
+        outputs: manifest.outputs
+      )
+    }
+    try FileManager.default.createDirectory(at: runsDirectory, withIntermediateDirectories: true)
+    let record = RunRecord(
+      name: name,
+      toolVersion: toolVersion,
+      finishedAt: Date(),
+      isComplete: true,
+      stages: stages
+    )
+    try PipelineJSON.writeAtomically(
+      record,
+      to: runsDirectory.appendingPathComponent("\(name).json")
+    )
+  }
+
   /// Writes the run record; an incomplete run is merged into the previous record of that name,
   /// so stopping early never drops what the last complete run referenced.
   private func writeRecord(
@@ -400,6 +433,8 @@ final class Schedule: @unchecked Sendable {
   private var restoring: Set<StageID> = []
   /// Stages that restored their pruned outputs in this run.
   private var restored: Set<StageID> = []
+  /// How often each stage was asked to restore its pruned outputs in this run.
+  private var restoreRequests: [StageID: Int] = [:]
   private var firstFailure: PipelineError?
   private var interruptedStages: Set<StageID> = []
 
@@ -488,7 +523,10 @@ final class Schedule: @unchecked Sendable {
       }
     case .upstreamPruned(let upstream):
       states[id] = .pending
-      guard !restored.contains(upstream) else {
+      // A stage that read the output before it was restored asks again; only a restore that
+      // did not bring the bytes back, again and again, is a failure.
+      restoreRequests[upstream, default: 0] += 1
+      guard restoreRequests[upstream]! <= Self.corruptionRetryLimit + 1 else {
         firstFailure =
           firstFailure
           ?? .stageFailed(
@@ -500,6 +538,7 @@ final class Schedule: @unchecked Sendable {
           )
         return
       }
+      guard !restored.contains(upstream) else { return }  // restored meanwhile: just retry
       restoring.insert(upstream)
       if case .running = states[upstream]! {
         staleWhenFinished.insert(upstream)

@@ -47,6 +47,16 @@ struct BundleTests {
     #expect(
       try ReportSnapshot(target, report: "fig2-smoke").hasSameResults(as: fixture.referenceReport)
     )
+    // Imported entries are recorded: gc keeps them.
+    let gc = try PipelineProcess.run(["gc"] + target.dataArguments)
+    try #require(gc.succeeded, "\(gc)")
+    let afterGC = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + target.dataArguments
+    )
+    try #require(afterGC.succeeded, "\(afterGC)")
+    #expect(
+      try ReportSnapshot(target, report: "fig2-smoke").hasSameResults(as: fixture.referenceReport)
+    )
     // Importing again adds nothing and overwrites nothing.
     let again = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
     try #require(again.succeeded, "\(again)")
@@ -109,6 +119,30 @@ struct BundleTests {
     for (key, entry) in fixture.referenceCache.entries {
       #expect(cache.entries[key]?.outputs == entry.outputs, "\(entry.stageID)")
     }
+  }
+
+  @Test("A bundle that carries models fills in the pruned models of a local thin entry")
+  func importFillsPrunedEntries() throws {
+    let fixture = try CLIFixture.shared()
+    let thin = try fixture.workspace(copying: fixture.reference, "thin")
+    defer { fixture.discard(thin) }
+    let pruned = try PipelineProcess.run(["gc", "--prune", "models"] + thin.dataArguments)
+    try #require(pruned.succeeded, "\(pruned)")
+    let folder = thin.appendingPathComponent("with-models")
+    let exported = try PipelineProcess.run(
+      [
+        "export", "fig2", "--profile", "smoke", "--cells", "bald.bayesian.r0", "--include",
+        "models", "--output", folder.path, "--quiet",
+      ] + fixture.reference.dataArguments
+    )
+    try #require(exported.succeeded, "\(exported)")
+    let imported = try PipelineProcess.run(["import", folder.path] + thin.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let models = try FileManager.default.subpathsOfDirectory(
+      atPath: thin.dataDirectory.appendingPathComponent("cache/entries").path
+    ).filter { $0.hasSuffix("model.h5") }
+    #expect(models.count == 3, "the cell's three rounds get their models back: \(models)")
+    #expect(try CacheSnapshot(thin).digests == fixture.referenceCache.digests)
   }
 
   @Test("A damaged or foreign bundle is refused and the cache is untouched")

@@ -202,7 +202,18 @@ public struct ExperimentResults: Sendable {
     for model in models {
       for acquisition in acquisitions {
         var row = [rowName(acquisition, model)]
-        let curves = runs(acquisition, model)
+        // Repetitions not started yet say nothing about crossings.
+        let curves = runs(acquisition, model).filter { !$0.points.isEmpty }
+        guard !curves.isEmpty else {
+          let paperValues = thresholds.map { threshold in
+            model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
+          }
+          for paper in paperValues {
+            row += ["not computed yet", "not computed yet", paper.map(String.init) ?? "–", "–"]
+          }
+          rows.append(row)
+          continue
+        }
         for threshold in thresholds {
           let mc = meanCrossing(curves, errorPercent: threshold, metric: .mc)
           let off = meanCrossing(curves, errorPercent: threshold, metric: .deterministic)
@@ -256,10 +267,12 @@ public struct ExperimentResults: Sendable {
         let offMean = offErrors.reduce(0, +) / Double(offErrors.count)
         let spread =
           errors.count > 1 ? String(format: "%.2f–%.2f%%", errors.min()!, errors.max()!) : "–"
+        // The paper's figure is at the planned end: compare only there.
+        let atEnd = acquired == [p.totalAcquired]
         rows.append([
           name, String(format: "%.2f%%", mean), String(format: "%.2f%%", offMean), spread,
           paper.map { Self.percent($0) } ?? "–",
-          paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–",
+          atEnd ? (paper.map { String(format: "%+.2f pp", mean - $0) } ?? "–") : "–",
           acquired.map(String.init).joined(separator: ", "),
         ])
       }

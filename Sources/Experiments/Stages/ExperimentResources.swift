@@ -84,7 +84,9 @@ public struct MNISTTensors: Sendable {
     var quota = byClass.map { count * $0.count / total }
     let remainders = byClass.indices.map { (count * byClass[$0].count) % total }
     let leftover = count - quota.reduce(0, +)
-    let order = byClass.indices.sorted { remainders[$0] > remainders[$1] }
+    let order = byClass.indices.sorted {
+      (remainders[$0], -$0) > (remainders[$1], -$1)  // ties to the lower class
+    }
     for c in order.prefix(leftover) { quota[c] += 1 }
     var generator = SeededGenerator(seed: seed)
     var chosen: [Int] = []

@@ -75,12 +75,12 @@ struct Export: ParsableCommand {
     )
     let plan = workspace.computePlan
     let store = workspace.runner.store
-    let statuses = try workspace.runner.status(plan.graph)
     let heavy = Set(HeavyArtifacts.allCases.map(\.artifact))
     let shared = [ExperimentPlan.downloadID, ExperimentPlan.preprocessID]
     let folder = URL(fileURLWithPath: output)
     var written = 0
     try workspace.runner.sharingCache {
+      let statuses = try workspace.runner.status(plan.graph)
       for cell in plan.cells {
         var ids = shared + [ExperimentPlan.splitID(repetition: cell.repetition)]
         ids += plan.graph.nodes.filter { $0.group == cell.description }.map(\.id)
@@ -182,6 +182,14 @@ struct Import: ParsableCommand {
     try runner.sharingCache {
       for (file, bundle) in bundles {
         let report = try runner.store.importBundle(bundle, from: file)
+        // A record keeps imported entries alive through `pipeline gc`, like a run's.
+        try runner.recordImport(
+          named: "import."
+            + file.deletingPathExtension().lastPathComponent.map {
+              $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_"
+            },
+          manifests: bundle.entries.map(\.manifest)
+        )
         let what = [bundle.metadata["target"], bundle.metadata["profile"], bundle.metadata["cell"]]
           .compactMap { $0 }.joined(separator: " ")
         print(

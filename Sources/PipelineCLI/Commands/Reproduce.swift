@@ -97,10 +97,17 @@ extension Reproduce {
   /// The command line as the user typed it (the program as invoked, arguments quoted where the
   /// shell needs it), so that it can be pasted back.
   static func invocation() -> String {
-    var arguments = CommandLine.arguments
+    quoted(CommandLine.arguments, program: nil)
+  }
+
+  /// `arguments` as one shell line, quoted where the shell needs it; `program` replaces the
+  /// first argument when given, else the wrapper's name or the binary's path stands there.
+  static func quoted(_ arguments: [String], program: String?) -> String {
+    var arguments = arguments
+    if let program, !arguments.isEmpty { arguments[0] = program }
     // Scripts/dbal execs the binary; it says how it was invoked itself.
-    if let wrapper = ProcessInfo.processInfo.environment["DBAL_INVOKED_AS"], !wrapper.isEmpty,
-      !arguments.isEmpty
+    if program == nil, let wrapper = ProcessInfo.processInfo.environment["DBAL_INVOKED_AS"],
+      !wrapper.isEmpty, !arguments.isEmpty
     {
       arguments[0] = wrapper
     }
@@ -126,7 +133,7 @@ extension Reproduce {
       executed[cell] = Array(Set(executed[cell, default: []] + rounds)).sorted()
     }
     try RecordedRun(
-      command: (["pipeline"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+      command: Self.quoted(CommandLine.arguments, program: "pipeline"),
       gitCommit: git.commit,
       gitDirty: git.dirty,
       wallSeconds: (previous?.wallSeconds ?? 0) + Double(elapsed.components.seconds)
