@@ -19,6 +19,9 @@ public struct FigureBlock: Sendable, Equatable {
   public var metric: MetricSelection
   /// An optional title shown above the figure.
   public var title: String?
+  /// The label shown before the title, e.g. `Figure 2` to follow the paper's numbering; nil
+  /// numbers the figures of the document in order.
+  public var label: String?
   /// An optional caption (Markdown) shown below the figure.
   public var caption: String?
   /// The 1-based line of the opening fence.
@@ -32,6 +35,7 @@ public struct FigureBlock: Sendable, Equatable {
     metric: MetricSelection = .uniform(.mc),
     title: String? = nil,
     caption: String? = nil,
+    label: String? = nil,
     line: Int
   ) {
     self.id = id
@@ -40,6 +44,7 @@ public struct FigureBlock: Sendable, Equatable {
     self.metric = metric
     self.title = title
     self.caption = caption
+    self.label = label
     self.line = line
   }
 }

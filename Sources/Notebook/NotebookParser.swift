@@ -166,7 +166,7 @@ struct NotebookParser {
     case .figure:
       let body = try BlockBody(
         kind: kind,
-        allowedKeys: ["id", "panels", "series", "metric", "title", "caption"],
+        allowedKeys: ["id", "panels", "series", "metric", "title", "caption", "label"],
         lines: lines,
         file: file,
         openingLine: openingLine
@@ -181,13 +181,14 @@ struct NotebookParser {
           } ?? .uniform(.mc),
           title: try body.optional("title").map(body.text),
           caption: try body.optional("caption").map(body.text),
+          label: try body.optional("label").map(body.text),
           line: openingLine
         )
       )
     case .table:
       let body = try BlockBody(
         kind: kind,
-        allowedKeys: ["id", "kind", "errors", "caption"],
+        allowedKeys: ["id", "kind", "errors", "caption", "label"],
         lines: lines,
         file: file,
         openingLine: openingLine
@@ -208,6 +209,7 @@ struct NotebookParser {
           kind: tableKind,
           errorThresholds: thresholds,
           caption: try body.optional("caption").map(body.text),
+          label: try body.optional("label").map(body.text),
           line: openingLine
         )
       )

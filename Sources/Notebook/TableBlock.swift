@@ -14,6 +14,9 @@ public struct TableBlock: Sendable, Equatable {
   /// Test-error thresholds in percent (each in (0, 100)) for ``TableKind/acquiredToError``;
   /// empty for other kinds.
   public var errorThresholds: [Double]
+  /// The label shown before the title, e.g. `Figure 2` to follow the paper's numbering; nil
+  /// numbers the tables of the document in order.
+  public var label: String?
   /// An optional caption (Markdown) shown above the table.
   public var caption: String?
   /// The 1-based line of the opening fence.
@@ -29,12 +32,14 @@ public struct TableBlock: Sendable, Equatable {
     kind: TableKind,
     errorThresholds: [Double] = [],
     caption: String? = nil,
+    label: String? = nil,
     line: Int
   ) {
     self.id = id
     self.kind = kind
     self.errorThresholds = errorThresholds
     self.caption = caption
+    self.label = label
     self.line = line
   }
 }

@@ -8,8 +8,8 @@ struct PipelineCommand: ParsableCommand {
     commandName: "pipeline",
     abstract: "Deep Bayesian Active Learning (Gal et al. 2017) as a reproducible pipeline.",
     discussion: """
-      Every result is the output of declared stages cached under content-hashed keys in
-      <data-dir>/cache. An interrupted run resumes where it stopped: rerun the same command.
+      Every result is the output of declared stages cached under content-hashed keys in \
+      <data-dir>/cache. An interrupted run resumes where it stopped: rerun the same command. \
       Targets are the literate documents in Pipelines/ (see `pipeline list`).
       """,
     version: ToolInfo.version,

@@ -235,7 +235,7 @@ private struct NodeBuilder {
     return .figure(
       FigureNode(
         id: figure.id,
-        label: "Figure \(figureCount)",
+        label: figure.label ?? "Figure \(figureCount)",
         title: figure.title,
         caption: figure.caption,
         description: description,
@@ -273,7 +273,7 @@ private struct NodeBuilder {
     )
     return .table(
       TableNode(
-        label: "Table \(tableCount)",
+        label: table.label ?? "Table \(tableCount)",
         caption: table.caption,
         columns: data.columns,
         rows: data.rows.map { $0.map { [.text($0)] } },

@@ -22,7 +22,7 @@ import Testing
       problem: .unknownKey(
         key: "panel",
         block: .figure,
-        allowed: ["id", "panels", "series", "metric", "title", "caption"]
+        allowed: ["id", "panels", "series", "metric", "title", "caption", "label"]
       )
     ),
     BrokenDocument(

@@ -307,6 +307,17 @@ import Testing
     #expect(csv.contains(",mc,\n"))
   }
 
+  @Test func aDocumentLabelFollowsThePapersNumbering() throws {
+    let text =
+      "# T\n\n```dbal-experiment\nacquisitions: bald\nmodels: bayesian\n```\n\n"
+      + "```dbal-figure\nid: accuracy-curves\npanels: acquisition\nseries: model\n"
+      + "label: Figure 2\n```\n"
+    let document = try NotebookDocument(parsing: text, fileName: "t.md")
+    let markdown = try ReportRenderer.render(document: document, inputs: SampleReport.inputs())
+      .markdown
+    #expect(markdown.contains("**Figure 2.**") && !markdown.contains("**Figure 1.**"))
+  }
+
   @Test func provenanceNamesWhatComputedEachCell() throws {
     let markdown = try render(SampleReport.inputs()).markdown
     #expect(markdown.contains("Computed by (code, oneDNN ISA, threads, CPU: stages)"))

@@ -7,10 +7,10 @@ struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Measure training, MC-dropout scoring (fast and naive), evaluation and GEMM peak.",
     discussion: """
-      Workloads (random data of MNIST shape, batch 128, all cores): train_1000 and train_20
-      (50 epochs on 1000 / 20 images), score_mc_fast and score_mc_naive (a 2000-image pool, T
-      passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images),
-      gemm_reference (a large square sgemm through oneDNN: the machine's practical peak).
+      Workloads (random data of MNIST shape, batch 128, all cores): train_1000 and train_20 \
+      (50 epochs on 1000 / 20 images), score_mc_fast and score_mc_naive (a 2000-image pool, T \
+      passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images), \
+      gemm_reference (a large square sgemm through oneDNN: the machine's practical peak). \
       Compare with ../shared/bench/torch_reference.py run in the same sitting.
       """
   )

@@ -40,9 +40,9 @@ struct Export: ParsableCommand {
     abstract:
       "Write one compressed HDF5 result bundle per cell of a target (for `pipeline import`).",
     discussion: """
-      Each bundle holds the manifests of the cell's committed stages (every round so far), the
-      small artifacts (splits, labelled sets, metrics) and the manifests of the shared upstream
-      stages. Models and pool scores travel as digests only, unless --include names them; a
+      Each bundle holds the manifests of the cell's committed stages (every round so far), the \
+      small artifacts (splits, labelled sets, metrics) and the manifests of the shared upstream \
+      stages. Models and pool scores travel as digests only, unless --include names them; a \
       machine that needs them recomputes and verifies them. The MNIST download is never copied.
       """
   )
@@ -127,8 +127,8 @@ struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Add the entries of result bundles (files or folders of .h5) to the local cache.",
     discussion: """
-      Every digest and key is verified before anything is written; existing entries are never
-      overwritten; each entry is committed atomically. Afterwards `pipeline report` renders
+      Every digest and key is verified before anything is written; existing entries are never \
+      overwritten; each entry is committed atomically. Afterwards `pipeline report` renders \
       without computing, and `pipeline reproduce` computes only what is missing.
       """
   )

@@ -8,12 +8,19 @@ struct List: ParsableCommand {
     abstract: "List the targets (the documents in Pipelines/) and the profiles."
   )
 
-  @Option(help: ArgumentHelp("Where the target documents live.", visibility: .hidden))
+  @Option(help: "Where the target documents live (run from the repository root, or point here).")
   var pipelinesDir: String = "./Pipelines"
 
   func run() throws {
-    let catalog = TargetCatalog(directory: URL(fileURLWithPath: pipelinesDir))
+    let directory = URL(fileURLWithPath: pipelinesDir).standardizedFileURL
+    let catalog = TargetCatalog(directory: directory)
     let names = catalog.names()
+    guard !names.isEmpty else {
+      throw CLIError.invalidArgument(
+        "no target documents (*.md with a dbal-experiment block) in \(directory.path); run "
+          + "`pipeline` from the repository root, or pass --pipelines-dir PATH/TO/Pipelines"
+      )
+    }
     let width = names.map(\.count).max() ?? 6
     for name in names {
       print(

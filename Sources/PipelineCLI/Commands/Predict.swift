@@ -10,8 +10,8 @@ struct Predict: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Predict an MNIST split with a checkpoint (ours or one in the same PyTorch layout).",
     discussion: """
-      The checkpoint needs conv1.weight [32,1,4,4], conv1.bias [32], conv2.weight [32,32,4,4],
-      conv2.bias [32], fc1.weight [128,3872], fc1.bias [128], fc2.weight [10,128], fc2.bias [10]
+      The checkpoint needs conv1.weight [32,1,4,4], conv1.bias [32], conv2.weight [32,32,4,4], \
+      conv2.bias [32], fc1.weight [128,3872], fc1.bias [128], fc2.weight [10,128], fc2.bias [10] \
       (float32, at the file's root). Writes `probabilities` [N,10], or [T,N,10] with --mc.
       """
   )

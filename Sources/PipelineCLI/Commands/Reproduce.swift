@@ -9,7 +9,7 @@ struct Reproduce: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run a target's experiment (resuming from the cache) and render its report.",
     discussion: """
-      Runs only the stages whose results are not cached; rerunning a finished target computes
+      Runs only the stages whose results are not cached; rerunning a finished target computes \
       nothing. Interrupt with Ctrl-C at any time and rerun the same command to resume.
       """
   )

@@ -48,10 +48,20 @@ struct ProfileOptions: ParsableArguments {
     name: .customLong("set"),
     help: ArgumentHelp(
       "Override one profile value, e.g. --set rounds=30 (repeatable; enters the cache keys).",
+      discussion: ProfileOptions.parameterTable,
       valueName: "key=value"
     )
   )
   var overrides: [String] = []
+
+  /// Every `--set` key with its value in each profile, for `--help` (one flowing paragraph,
+  /// which the help formatter wraps cleanly).
+  static let parameterTable: String =
+    "Keys, with their \(Profile.all.map(\.name).joined(separator: " / ")) values: "
+    + ProfileOverride.specs.map { spec in
+      "\(spec.key) \(Profile.all.map { spec.value(in: $0.parameters) }.joined(separator: " / "))"
+    }.joined(separator: "; ")
+    + ". `pipeline status TARGET` lists the resolved values; the README explains each."
 
   func resolve() throws -> (Profile, [ProfileOverride]) {
     (try Profile.named(profile), try overrides.map { try ProfileOverride(parsing: $0) })
