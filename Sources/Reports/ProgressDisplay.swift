@@ -42,6 +42,9 @@ public struct ProgressDisplay {
     /// Whether the unit finishes an active-learning round (the points where `.lines` mode may
     /// print).
     public var completesRound: Bool
+    /// The caller's estimate of the seconds left (a cost model of what remains); nil falls
+    /// back to the mean time per executed unit.
+    public var estimatedSecondsRemaining: Double?
 
     /// Creates an update.
     public init(
@@ -49,8 +52,10 @@ public struct ProgressDisplay {
       unitsTotal: Int,
       label: String,
       wasExecuted: Bool,
-      completesRound: Bool = true
+      completesRound: Bool = true,
+      estimatedSecondsRemaining: Double? = nil
     ) {
+      self.estimatedSecondsRemaining = estimatedSecondsRemaining
       self.unitsDone = unitsDone
       self.unitsTotal = unitsTotal
       self.label = label
@@ -126,6 +131,14 @@ public struct ProgressDisplay {
     }
   }
 
+  /// Redraws the terminal line of `update` without counting a unit (to show a running stage
+  /// and keep the elapsed time and ETA moving while a long stage runs).
+  public mutating func refresh(_ update: Update) {
+    guard mode == .terminal else { return }
+    write("\r\u{1B}[K" + line(for: update, now: clock()))
+    wroteTerminalLine = true
+  }
+
   /// Ends the terminal line so later output starts on a fresh line.
   public mutating func finish() {
     if mode == .terminal && wroteTerminalLine {
@@ -153,7 +166,8 @@ public struct ProgressDisplay {
       ? TextFormatting.fixed(100 * Double(update.unitsDone) / Double(update.unitsTotal), digits: 1)
       : "0.0"
     let eta =
-      estimatedSecondsRemaining(unitsDone: update.unitsDone, unitsTotal: update.unitsTotal)
+      (update.estimatedSecondsRemaining
+      ?? estimatedSecondsRemaining(unitsDone: update.unitsDone, unitsTotal: update.unitsTotal))
       .map(TextFormatting.compactDuration) ?? "--"
     return "[\(padded)/\(update.unitsTotal) \(percent)%] \(update.label)"
       + " (\(update.wasExecuted ? "executed" : "cached"))"

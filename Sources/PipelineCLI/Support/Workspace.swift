@@ -85,7 +85,14 @@ struct Workspace {
     } else {
       computePlan = plan
     }
-    console = ConsoleObserver(quiet: options.quiet, showProgress: progress, plan: computePlan)
+    let store = try ArtifactStore(root: options.cacheDirectory)
+    console = ConsoleObserver(
+      quiet: options.quiet,
+      showProgress: progress,
+      plan: computePlan,
+      parallelism: jobs,
+      cachedDuration: { store.manifest(forKey: $0)?.durationSeconds }
+    )
     runner = try Self.runner(options: options, jobs: jobs, observer: console)
   }
 
