@@ -367,3 +367,48 @@ struct PartialValueTests {
     #expect(results.values["acquired.total"] == "20")
   }
 }
+
+/// Reports point at the dips small last batches leave (paper protocol: 130 labels keep 2).
+struct SmallLastBatchTests {
+  @Test func roundsWithTinyLastBatchesAreFoundAndTheirDipMeasured() throws {
+    let cell = Cell(acquisition: .bald, model: .bayesian, repetition: 0)
+    let plan = try ExperimentPlan(
+      target: "dips",
+      profile: Profile.paper.applying([try ProfileOverride(parsing: "repetitions=1")]),
+      cells: [cell],
+      resources: ExperimentResources()
+    )
+    // Accuracy 0.9 everywhere except 0.8 at round 11 (130 labels): a 10 pp dip.
+    let points = (0...12).map { round in
+      CurvePoint(
+        acquired: 10 * round,
+        labelled: 20 + 10 * round,
+        accuracyMC: round == 11 ? 0.8 : 0.9,
+        accuracyDeterministic: 0.5
+      )
+    }
+    let results = ExperimentResults(plan: plan, curves: [cell: points])
+    let small = results.smallBatchRounds()
+    // Labelled sizes 20 + 10 r with 0 < N mod 128 < 16 (an eighth of 128): 130 (2), 140 (12),
+    // 260 (4), 270 (14), 390 (6), 520 (8), 650 (10), 770 (2), 780 (12), 900 (4), 910 (14);
+    // 400 leaves 16 and 1020 leaves 124.
+    #expect(
+      small.map(\.labelled) == [130, 140, 260, 270, 390, 520, 650, 770, 780, 900, 910]
+    )
+    #expect(small.first?.lastBatch == 2)
+    #expect(isClose(small.first?.dip ?? 0, -10))
+    #expect(small[1].dip == nil, "round 12 has no next round yet")
+    var drop = plan.profile
+    drop.parameters.lastBatch = .drop
+    let dropped = ExperimentResults(
+      plan: try ExperimentPlan(
+        target: "dips",
+        profile: drop,
+        cells: [cell],
+        resources: ExperimentResources()
+      ),
+      curves: [cell: points]
+    )
+    #expect(dropped.smallBatchRounds().isEmpty)
+  }
+}

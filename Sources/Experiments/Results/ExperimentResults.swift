@@ -1,6 +1,7 @@
 import Acquisition
 import Foundation
 import HDF5Store
+import NeuralEngine
 import Notebook
 import PipelineCore
 import Reports
@@ -301,6 +302,49 @@ public struct ExperimentResults: Sendable {
 
   static func percent(_ value: Double) -> String {
     value.rounded() == value ? String(format: "%.0f%%", value) : String(format: "%.2f%%", value)
+  }
+
+  // MARK: - Small last batches
+
+  /// A round whose training ended every epoch with a small partial batch (one Adam step on a
+  /// few images), and how far the accuracy there fell below its neighbours.
+  public struct SmallBatchRound: Sendable, Equatable {
+    /// Labelled images in that round.
+    public var labelled: Int
+    /// Images in the last batch of each epoch.
+    public var lastBatch: Int
+    /// Mean over the cells and repetitions that reached the round and both neighbours of
+    /// `accuracy - (previous + next) / 2`, in percentage points, by the figure's metric per
+    /// model (negative: a dip); nil where no run has both neighbours yet.
+    public var dip: Double?
+  }
+
+  /// The rounds of this protocol whose last batch holds fewer than an eighth of the batch size,
+  /// with the dips they show (only when the last batch is kept; dropping it has none).
+  public func smallBatchRounds(metric: MetricSelection = .natural) -> [SmallBatchRound] {
+    let p = plan.profile.parameters
+    guard p.lastBatch == .keep else { return [] }
+    var rounds: [SmallBatchRound] = []
+    for round in 0...p.rounds {
+      let labelled = p.initialLabelled + round * p.acquireCount
+      let last = labelled % p.batchSize
+      guard labelled > p.batchSize, last > 0, last * 8 < p.batchSize else { continue }
+      var dips: [Double] = []
+      for cell in plan.cells {
+        guard let points = curves[cell], round + 1 < points.count, round >= 1 else { continue }
+        let m = metric.metric(for: cell.model.variant)
+        let neighbours = (points[round - 1].accuracy(m) + points[round + 1].accuracy(m)) / 2
+        dips.append(100 * (points[round].accuracy(m) - neighbours))
+      }
+      rounds.append(
+        SmallBatchRound(
+          labelled: labelled,
+          lastBatch: last,
+          dip: dips.isEmpty ? nil : dips.reduce(0, +) / Double(dips.count)
+        )
+      )
+    }
+    return rounds
   }
 
   // MARK: - Values

@@ -1,4 +1,5 @@
 import Acquisition
+import Foundation
 import NeuralEngine
 import Notebook
 import Reports
@@ -10,8 +11,13 @@ import Reports
 /// declarations, never written by hand, so it cannot drift from what was run. The paper and
 /// authors' columns summarise `shared/reference/paper-protocol.md` and the fidelity review.
 public enum ProtocolDescription {
-  /// The section's table for `plan`, whose document declares `figures`.
-  public static func table(plan: ExperimentPlan, figures: [FigureBlock]) -> TableData {
+  /// The section's table for `plan`, whose document declares `figures`; `results` (if given)
+  /// lets it point at the dips that small last batches left in the curves.
+  public static func table(
+    plan: ExperimentPlan,
+    figures: [FigureBlock],
+    results: ExperimentResults? = nil
+  ) -> TableData {
     let p = plan.profile.parameters
     let poolSize = 60_000 - p.validation - p.initialLabelled
     let models = Set(plan.models)
@@ -94,6 +100,23 @@ public enum ProtocolDescription {
         ? "the authors' (a kept 2-image batch at 130 labels makes a visible dip)"
         : "overridden (`last-batch=drop`) to remove the dips of tiny last batches"
     )
+    if let results {
+      let small = results.smallBatchRounds(metric: figures.first?.metric ?? .natural)
+      if !small.isEmpty {
+        row(
+          "Small last batches",
+          small.map { round in
+            "\(round.labelled) labels (last batch \(round.lastBatch)): "
+              + (round.dip.map { String(format: "%+.2f pp against its neighbours", $0) }
+                ?? "not measured yet")
+          }.joined(separator: "; "),
+          "not stated",
+          "Keras `fit` keeps the last batch: the same rounds",
+          "these rounds train each epoch's last Adam step on a few images; a negative number "
+            + "is a dip in the curves there (`--set last-batch=drop` removes the cause)"
+        )
+      }
+    }
     row(
       "Scoring passes",
       models.contains(.bayesian)

@@ -187,7 +187,11 @@ struct Workspace {
       ),
       tables: Dictionary(uniqueKeysWithValues: document.tables.map { ($0.id, results.table($0)) }),
       values: results.values,
-      protocolTable: ProtocolDescription.table(plan: plan, figures: document.figures),
+      protocolTable: ProtocolDescription.table(
+        plan: plan,
+        figures: document.figures,
+        results: results
+      ),
       provenance: provenance(statuses: snapshot.statuses, recorded: recorded),
       completeness: results.isComplete ? .complete : .partial(results.progress)
     )
