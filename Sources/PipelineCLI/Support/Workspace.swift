@@ -85,6 +85,7 @@ struct Workspace {
     } else {
       computePlan = plan
     }
+    try Self.checkWritable(options.dataDirectory)  // its message before the store's own
     let store = try ArtifactStore(root: options.cacheDirectory)
     console = ConsoleObserver(
       quiet: options.quiet,
