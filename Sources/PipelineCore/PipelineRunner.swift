@@ -77,8 +77,16 @@ public final class PipelineRunner: Sendable {
   ///
   /// Stages whose upstream outputs are not committed yet cannot have their key computed; they
   /// are reported as waiting, with the changes in the parts of the key already known.
-  public func status(_ graph: PipelineGraph) throws -> [StageID: StageStatus] {
-    let records = RunRecord.loadAll(from: runsDirectory)
+  ///
+  /// - Parameter recordName: the run record to compare keys with (like with like: the same
+  ///   target, profile and overrides); nil compares with the newest record of each stage.
+  public func status(
+    _ graph: PipelineGraph,
+    comparingWith recordName: String? = nil
+  ) throws -> [StageID: StageStatus] {
+    let records = RunRecord.loadAll(from: runsDirectory).filter {
+      recordName == nil || $0.name == recordName
+    }
     func previousMaterial(_ id: StageID) -> KeyMaterial? {
       records.lazy.compactMap { $0.stages[id]?.material }.first
     }

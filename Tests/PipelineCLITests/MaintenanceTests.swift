@@ -44,4 +44,18 @@ struct MaintenanceTests {
       #expect(cache.entries[key]?.outputs == entry.outputs, "kept: \(entry.stageID)")
     }
   }
+
+  @Test("status compares like with like: the paper profile is not compared with a smoke run")
+  func statusComparesLikeWithLike() throws {
+    let fixture = try CLIFixture.shared()
+    let status = try PipelineProcess.run(["status", "fig2"] + fixture.reference.dataArguments)
+    try #require(status.succeeded, "\(status)")
+    #expect(!status.standardOutput.contains(" -> "), "\(status.standardOutput)")
+    let smoke = try PipelineProcess.run(
+      ["status", "fig2", "--profile", "smoke", "--set", "epochs=3"]
+        + fixture.reference.dataArguments
+    )
+    try #require(smoke.succeeded, "\(smoke)")
+    #expect(!smoke.standardOutput.contains(" -> "), "an override set is its own protocol")
+  }
 }

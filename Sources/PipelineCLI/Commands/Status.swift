@@ -18,7 +18,8 @@ struct Status: ParsableCommand {
   func run() throws {
     let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
     let plan = workspace.plan
-    let statuses = try workspace.runner.status(plan.graph)
+    // Changes are shown against the last run of this same target, profile and overrides.
+    let statuses = try workspace.runner.status(plan.graph, comparingWith: workspace.recordName)
     let p = plan.profile
     print("\(target) — profile \(p.name): \(p.summary)")
     if !p.overrides.isEmpty {
