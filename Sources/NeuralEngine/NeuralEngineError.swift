@@ -5,7 +5,12 @@ public enum NeuralEngineError: Error, CustomStringConvertible, Equatable, Sendab
   /// A oneDNN call failed; `status` is oneDNN's name for the failure.
   case oneDNN(operation: String, status: String)
   /// A checkpoint lacks a dataset the engine needs.
-  case missingDataset(file: String, dataset: String, expectedShape: [Int])
+  case missingDataset(
+    file: String,
+    dataset: String,
+    expectedShape: [Int],
+    nearMisses: [String] = []
+  )
   /// A checkpoint dataset has the wrong shape.
   case shapeMismatch(file: String, dataset: String, expected: [Int], found: [Int])
   /// A checkpoint dataset has the wrong element type.
@@ -19,9 +24,14 @@ public enum NeuralEngineError: Error, CustomStringConvertible, Equatable, Sendab
     case .oneDNN(let operation, let status):
       return "oneDNN failed in \(operation) with status '\(status)'. Check that libdnnl 2.6 is "
         + "installed (apt-get install libdnnl-dev) and that the shapes are supported."
-    case .missingDataset(let file, let dataset, let expectedShape):
-      return "checkpoint '\(file)' has no dataset '\(dataset)' (expected shape \(expectedShape)); "
-        + "write it with TrainingState.write(to:) or BayesianCNN.write(to:)."
+    case .missingDataset(let file, let dataset, let expectedShape, let nearMisses):
+      return "checkpoint '\(file)' has no dataset '\(dataset)' (expected shape \(expectedShape))"
+        + (nearMisses.isEmpty
+          ? "" : "; it has similar names: " + nearMisses.joined(separator: ", "))
+        + ". A checkpoint holds conv1.weight, conv1.bias, conv2.weight, conv2.bias, fc1.weight, "
+        + "fc1.bias, fc2.weight and fc2.bias at the file's root, as PyTorch names them (a "
+        + "DataParallel 'module.' prefix is fine); from PyTorch: "
+        + "`for k, v in model.state_dict().items(): f[k] = v.numpy()` with h5py."
     case .shapeMismatch(let file, let dataset, let expected, let found):
       return "checkpoint '\(file)': dataset '\(dataset)' has shape \(found), expected \(expected); "
         + "the checkpoint was written for a different architecture."

@@ -161,4 +161,42 @@ import Testing
     let text = error?.description ?? ""
     #expect(text.contains("fc1.weight") && text.contains("element 4097") && text.contains("finite"))
   }
+
+  @Test func pyTorchCheckpointsLoadFromFloat64AndUnderTheDataParallelPrefix() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-pytorch")
+    var generator = SeededGenerator(seed: 65)
+    let model = BayesianCNN(generator: &generator)
+    // Written as a PyTorch user would: float64 tensors under "module.".
+    let path = directory.appendingPathComponent("torch.h5").path
+    let file = try HDF5File.create(path)
+    for name in ModelParameters.names {
+      let tensor = model.parameters[name]
+      try file.write(tensor.scalars.map(Double.init), shape: tensor.shape, to: "module." + name)
+    }
+    try file.close()
+    var notes: [String] = []
+    let loaded = try BayesianCNN(readingFrom: HDF5File.open(path)) { notes.append($0) }
+    #expect(loaded == model, "float32 -> float64 -> float32 is exact")
+    #expect(notes.count == 2 && notes.contains { $0.contains("module.") })
+    #expect(notes.contains { $0.contains("float64") }, "said once, not once per tensor")
+  }
+
+  @Test func aMissingNameListsTheNearMisses() throws {
+    let directory = try TestSupport.temporaryDirectory("engine-near")
+    var generator = SeededGenerator(seed: 66)
+    let model = BayesianCNN(generator: &generator)
+    let path = directory.appendingPathComponent("near.h5").path
+    let file = try HDF5File.create(path)
+    for name in ModelParameters.names {
+      let tensor = model.parameters[name]
+      try file.write(tensor.scalars, shape: tensor.shape, to: "model/" + name)
+    }
+    try file.close()
+    let error = #expect(throws: NeuralEngineError.self) {
+      try BayesianCNN(readingFrom: HDF5File.open(path))
+    }
+    let text = error?.description ?? ""
+    #expect(text.contains("no dataset 'conv1.weight'") && text.contains("model/conv1.weight"))
+    #expect(text.contains("state_dict") && !text.contains("write(to:)"), "the fix in user terms")
+  }
 }

@@ -24,12 +24,30 @@ extension BayesianCNN {
     }
   }
 
-  /// Reads the 8 parameters from the root of `file`.
-  /// - Throws: ``NeuralEngineError`` naming a missing or mis-shaped dataset, or `HDF5Error`.
-  public init(readingFrom file: HDF5File, architecture: Architecture = .paper) throws {
+  /// Reads the 8 parameters from the root of `file` (or under the `module.` prefix that
+  /// PyTorch's DataParallel adds). float64 weights are converted to float32.
+  ///
+  /// - Parameter note: receives one line per conversion made (prefix, element type), so that a
+  ///   command can say so once.
+  /// - Throws: ``NeuralEngineError`` naming a missing (with near misses), mis-shaped, mistyped
+  ///   or non-finite dataset, or `HDF5Error`.
+  public init(
+    readingFrom file: HDF5File,
+    architecture: Architecture = .paper,
+    note: (String) -> Void = { _ in }
+  ) throws {
+    let prefix =
+      !file.exists(ModelParameters.names[0]) && file.exists("module." + ModelParameters.names[0])
+      ? "module." : ""
+    if !prefix.isEmpty { note("reading the weights under the DataParallel prefix 'module.'") }
     self.init(
       architecture: architecture,
-      parameters: try ModelParameters(readingFrom: file, prefix: "", architecture: architecture)
+      parameters: try ModelParameters(
+        readingFrom: file,
+        prefix: prefix,
+        architecture: architecture,
+        note: note
+      )
     )
   }
 }
@@ -124,13 +142,27 @@ extension TrainingState {
 }
 
 extension ModelParameters {
-  /// Reads the 8 tensors stored at `prefix + name`, validating each.
-  init(readingFrom file: HDF5File, prefix: String, architecture: BayesianCNN.Architecture) throws {
+  /// Reads the 8 tensors stored at `prefix + name`, validating each (float64 is converted).
+  init(
+    readingFrom file: HDF5File,
+    prefix: String,
+    architecture: BayesianCNN.Architecture,
+    note: (String) -> Void = { _ in }
+  ) throws {
     self.init(zerosFor: architecture)
+    var converted = false
     for (name, shape) in zip(Self.names, architecture.parameterShapes) {
       let dataset = prefix + name
-      try validate(file, dataset, shape: shape, elementType: .float32)
-      let scalars = try file.read(dataset, as: Float.self).values
+      let isDouble = file.exists(dataset) && (try? file.info(dataset).elementType) == .float64
+      try validate(file, dataset, shape: shape, elementType: isDouble ? .float64 : .float32)
+      let scalars =
+        isDouble
+        ? try file.read(dataset, as: Double.self).values.map { Float($0) }
+        : try file.read(dataset, as: Float.self).values
+      if isDouble && !converted {
+        note("converting float64 weights to float32 (the engine computes in float32)")
+        converted = true
+      }
       if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
         throw NeuralEngineError.invalidValue(
           file: file.path,
@@ -152,7 +184,20 @@ private func validate(
   elementType: HDF5ElementType
 ) throws {
   guard file.exists(dataset) else {
-    throw NeuralEngineError.missingDataset(file: file.path, dataset: dataset, expectedShape: shape)
+    let wanted = dataset.split(separator: ".").suffix(2).joined(separator: ".")
+    let simplified = { (name: String) in
+      name.lowercased().filter { $0.isLetter || $0.isNumber }
+    }
+    let nearMisses = ((try? file.datasetPaths()) ?? []).filter { path in
+      let name = String(path.drop { $0 == "/" })
+      return name.hasSuffix(wanted) || simplified(name).hasSuffix(simplified(wanted))
+    }
+    throw NeuralEngineError.missingDataset(
+      file: file.path,
+      dataset: dataset,
+      expectedShape: shape,
+      nearMisses: nearMisses.sorted()
+    )
   }
   let info = try file.info(dataset)
   guard info.elementType == elementType else {

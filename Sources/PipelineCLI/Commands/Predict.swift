@@ -103,7 +103,7 @@ struct Predict: ParsableCommand {
       }
       let file = try HDF5File.open(checkpoint)
       defer { try? file.close() }
-      model = try BayesianCNN(readingFrom: file)
+      model = try BayesianCNN(readingFrom: file) { printError("note: \($0)") }
     }
     let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
     let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
