@@ -349,7 +349,15 @@ private struct NodeBuilder {
     }
     summary.append([[.text("Completeness")], [.text(completeness)]])
     summary.append([
-      [.text("Total wall time")], [.text(TextFormatting.duration(provenance.wallSeconds))],
+      [.text("Total wall time")],
+      [
+        .text(
+          provenance.wallSeconds > 0
+            ? TextFormatting.duration(provenance.wallSeconds)
+            : "not recorded (no run of this command computed the results here: they were "
+              + "imported or computed cell by cell; see the compute time per cell)"
+        )
+      ],
     ])
 
     let cells = provenance.cells
