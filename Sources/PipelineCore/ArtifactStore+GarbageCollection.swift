@@ -15,7 +15,12 @@ extension ArtifactStore {
         locks.append(lock)
         let url = shardURL.appendingPathComponent(key)
         items.append(
-          GCReport.Item(category: .unreferencedEntry, path: url, bytes: Self.directorySize(url))
+          GCReport.Item(
+            category: .unreferencedEntry,
+            path: url,
+            bytes: Self.directorySize(url),
+            stageKind: manifest(forKey: key)?.material.kind
+          )
         )
       }
     }

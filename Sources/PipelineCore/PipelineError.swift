@@ -47,6 +47,8 @@ public enum PipelineError: Error, CustomStringConvertible {
     recorded: [String: String],
     current: [String: String]
   )
+  /// Garbage collection was asked to forget a run record that does not exist.
+  case unknownRunRecord(String, known: [String])
 
   /// A description that says what happened and how to fix it.
   public var description: String {
@@ -106,6 +108,10 @@ public enum PipelineError: Error, CustomStringConvertible {
         + " (`pipeline export --include models,scores` on the machine that has them)"
     case .fileSystem(let operation, let path, let reason):
       "\(operation) failed for \(path): \(reason); check permissions and free disk space"
+    case .unknownRunRecord(let name, let known):
+      "no recorded run is named \"\(name)\"; nothing was removed. Recorded runs: "
+        + (known.isEmpty ? "none" : known.joined(separator: ", "))
+        + " (`pipeline gc --dry-run` describes each)"
     }
   }
 

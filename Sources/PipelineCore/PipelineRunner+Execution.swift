@@ -14,9 +14,22 @@ extension PipelineRunner {
   ///   (no new stage starts after a failure; running ones finish and commit), or
   ///   ``PipelineError/cancelled(interrupted:)`` after ``cancel()``. Committed results stay
   ///   committed either way, and the run record lists them.
+  /// - Parameters:
+  ///   - labels: facts about the run in the caller's terms, stored in the record (see
+  ///     ``RunRecord/labels``).
+  ///   - parameters: the run's parameters in the user's names (see ``RunRecord/parameters``).
   @discardableResult
-  public func run(_ graph: PipelineGraph, recordAs recordName: String) throws -> RunSummary {
-    try run(graph, recordAs: recordName, restoring: [])
+  public func run(
+    _ graph: PipelineGraph,
+    recordAs recordName: String,
+    labels: [String: String] = [:],
+    parameters: [String: String] = [:]
+  ) throws -> RunSummary {
+    try run(
+      graph,
+      recordAs: RecordIdentity(name: recordName, labels: labels, parameters: parameters),
+      restoring: []
+    )
   }
 
   /// Restores the pruned outputs of the committed stage `id` (recomputing it, and whatever
@@ -35,7 +48,7 @@ extension PipelineRunner {
 
   func run(
     _ graph: PipelineGraph,
-    recordAs recordName: String?,
+    recordAs record: RecordIdentity?,
     restoring: Set<StageID>
   ) throws -> RunSummary {
     let order = try graph.topologicalOrder()
@@ -58,8 +71,8 @@ extension PipelineRunner {
 
     let completed = schedule.completed
     let isComplete = completed.count == order.count
-    if let recordName {
-      try writeRecord(named: recordName, completed: completed, isComplete: isComplete)
+    if let record {
+      try writeRecord(record, completed: completed, isComplete: isComplete)
     }
     if !isComplete {
       if let failure = schedule.failure { throw failure }
@@ -322,7 +335,14 @@ extension PipelineRunner {
   // MARK: - Run records
 
   /// Writes a run record for imported entries, so that `gc` keeps them like computed ones.
-  public func recordImport(named name: String, manifests: [StageManifest]) throws {
+  ///
+  /// - Parameter labels: facts about the import in the caller's terms (see
+  ///   ``RunRecord/labels``).
+  public func recordImport(
+    named name: String,
+    manifests: [StageManifest],
+    labels: [String: String] = [:]
+  ) throws {
     var stages: [StageID: RunRecord.Entry] = [:]
     for manifest in manifests.sorted(by: { $0.key < $1.key }) {
       var id = manifest.stageID
@@ -339,7 +359,8 @@ extension PipelineRunner {
       toolVersion: toolVersion,
       finishedAt: Date(),
       isComplete: true,
-      stages: stages
+      stages: stages,
+      labels: labels
     )
     try PipelineJSON.writeAtomically(
       record,
@@ -350,7 +371,7 @@ extension PipelineRunner {
   /// Writes the run record; an incomplete run is merged into the previous record of that name,
   /// so stopping early never drops what the last complete run referenced.
   private func writeRecord(
-    named name: String,
+    _ identity: RecordIdentity,
     completed: [StageID: CompletedStage],
     isComplete: Bool
   ) throws {
@@ -366,7 +387,7 @@ extension PipelineRunner {
         reason: error.localizedDescription
       )
     }
-    let url = runsDirectory.appendingPathComponent("\(name).json")
+    let url = runsDirectory.appendingPathComponent("\(identity.name).json")
     var stages: [StageID: RunRecord.Entry] = [:]
     if !isComplete, let data = try? Data(contentsOf: url),
       let previous = try? PipelineJSON.decoder().decode(RunRecord.self, from: data)
@@ -381,14 +402,23 @@ extension PipelineRunner {
       )
     }
     let record = RunRecord(
-      name: name,
+      name: identity.name,
       toolVersion: toolVersion,
       finishedAt: Date(),
       isComplete: isComplete,
-      stages: stages
+      stages: stages,
+      labels: identity.labels,
+      parameters: identity.parameters
     )
     try PipelineJSON.writeAtomically(record, to: url)
   }
+}
+
+/// The name of a run record and what it says about its run.
+struct RecordIdentity: Sendable {
+  var name: String
+  var labels: [String: String]
+  var parameters: [String: String]
 }
 
 // MARK: - Scheduling

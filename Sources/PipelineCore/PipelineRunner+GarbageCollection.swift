@@ -3,18 +3,64 @@ import Foundation
 extension PipelineRunner {
   // MARK: - Garbage collection
 
+  /// The run records of this cache, newest first.
+  public func recordedRuns() -> [RunRecord] { RunRecord.loadAll(from: runsDirectory) }
+
   /// Removes cache entries that no run record refers to, stale temporary directories and
-  /// quarantined entries; with `dryRun`, only lists them.
+  /// quarantined entries; with `dryRun`, only lists them. Every recorded run keeps its
+  /// entries unless it is named in `forgetting`: those records are deleted first (in a dry
+  /// run, as if deleted), and the entries that only they referred to are removed with the rest
+  /// and listed under each forgotten run.
   ///
   /// Waits until no other process runs on this cache (every run holds the cache's activity
   /// lock shared; gc takes it exclusively), telling the observer once if it has to wait, so
   /// that entries a running process has committed but not yet recorded are never removed.
-  public func collectGarbage(dryRun: Bool) throws -> GCReport {
+  ///
+  /// - Throws: ``PipelineError/unknownRunRecord(_:known:)`` (before removing anything) when a
+  ///   name in `forgetting` is not a recorded run.
+  public func collectGarbage(dryRun: Bool, forgetting: [String] = []) throws -> GCReport {
     try exclusively {
-      let roots = Set(
-        RunRecord.loadAll(from: runsDirectory).flatMap { $0.stages.values.map(\.key) }
-      )
-      return store.collectGarbage(keeping: roots, dryRun: dryRun)
+      let records = recordedRuns()
+      let known = Set(records.map(\.name))
+      if let unknown = forgetting.first(where: { !known.contains($0) }) {
+        throw PipelineError.unknownRunRecord(unknown, known: known.sorted())
+      }
+      let forgotten = Set(forgetting)
+      let kept = records.filter { !forgotten.contains($0.name) }
+      let roots = kept.reduce(into: Set<String>()) { $0.formUnion($1.keys) }
+      if !dryRun {
+        // Records first: a crash between the two leaves garbage for the next gc, never a
+        // record that names removed entries.
+        for name in forgetting {
+          let url = runsDirectory.appendingPathComponent("\(name).json")
+          do {
+            try FileManager.default.removeItem(at: url)
+          } catch {
+            throw PipelineError.fileSystem(
+              operation: "remove run record",
+              path: url.path,
+              reason: error.localizedDescription
+            )
+          }
+        }
+      }
+      var report = store.collectGarbage(keeping: roots, dryRun: dryRun)
+      var attributed: Set<String> = []
+      for name in forgetting {
+        guard let record = records.first(where: { $0.name == name }) else { continue }
+        let keys = record.keys.subtracting(roots).subtracting(attributed)
+        attributed.formUnion(keys)
+        report.forgottenRuns.append(
+          GCReport.ForgottenRun(
+            record: record,
+            entries: report.items.filter {
+              $0.category == .unreferencedEntry && keys.contains($0.path.lastPathComponent)
+            }
+          )
+        )
+      }
+      report.keptRuns = kept
+      return report
     }
   }
 

@@ -14,6 +14,14 @@ public struct RunRecord: Codable, Sendable {
   public var isComplete: Bool
   /// The completed stages.
   public var stages: [StageID: Entry]
+  /// Facts about the run in the caller's own terms, which `gc` and `status` use to group runs
+  /// and to describe them in words (for DBAL: `target`, `profile`, `parameters-digest`,
+  /// `cells`, `command`, `origin`). Empty in records written before labels existed.
+  public var labels: [String: String]
+  /// The run's resolved parameters in the user's own names and spellings (for DBAL, the
+  /// `--set` keys), so that `status` can say what changed as `seed: 0 -> 1`. Empty when the
+  /// caller gave none.
+  public var parameters: [String: String]
 
   /// One completed stage in a run record.
   public struct Entry: Codable, Sendable {
@@ -38,17 +46,41 @@ public struct RunRecord: Codable, Sendable {
     toolVersion: String,
     finishedAt: Date,
     isComplete: Bool,
-    stages: [StageID: Entry]
+    stages: [StageID: Entry],
+    labels: [String: String] = [:],
+    parameters: [String: String] = [:]
   ) {
     self.name = name
     self.toolVersion = toolVersion
     self.finishedAt = finishedAt
     self.isComplete = isComplete
     self.stages = stages
+    self.labels = labels
+    self.parameters = parameters
   }
 
+  private enum CodingKeys: String, CodingKey {
+    case name, toolVersion, finishedAt, isComplete, stages, labels, parameters
+  }
+
+  /// Decodes a record; records written before labels and parameters existed decode with
+  /// both empty.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    name = try container.decode(String.self, forKey: .name)
+    toolVersion = try container.decode(String.self, forKey: .toolVersion)
+    finishedAt = try container.decode(Date.self, forKey: .finishedAt)
+    isComplete = try container.decode(Bool.self, forKey: .isComplete)
+    stages = try container.decode([StageID: Entry].self, forKey: .stages)
+    labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+    parameters = try container.decodeIfPresent([String: String].self, forKey: .parameters) ?? [:]
+  }
+
+  /// The keys of the cache entries the record refers to.
+  public var keys: Set<String> { Set(stages.values.map(\.key)) }
+
   /// All records in `directory`, newest first; unreadable files are skipped.
-  static func loadAll(from directory: URL) -> [RunRecord] {
+  public static func loadAll(from directory: URL) -> [RunRecord] {
     let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
     return names.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.compactMap { name in
       guard let data = try? Data(contentsOf: directory.appendingPathComponent(name)) else {

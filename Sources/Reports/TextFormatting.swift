@@ -1,7 +1,7 @@
 import Foundation
 
 /// Deterministic, locale-independent formatting and escaping shared by the writers.
-enum TextFormatting {
+public enum TextFormatting {
   // MARK: - Numbers
 
   /// `value` with exactly `digits` decimals, using `.` and never printing `-0.00`.
@@ -38,7 +38,7 @@ enum TextFormatting {
   }
 
   /// A byte count in binary units, such as `125.8 GiB`.
-  static func bytes(_ count: UInt64) -> String {
+  public static func bytes(_ count: UInt64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var value = Double(count)
     var unit = 0

@@ -41,7 +41,7 @@ struct BundleTests {
     let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
     try #require(imported.succeeded, "\(imported)")
     let report = try PipelineProcess.run(
-      ["report", "fig2", "--profile", "smoke"] + target.dataArguments
+      ["report", "fig2", "--profile", "smoke"] + target.renderArguments
     )
     try #require(report.succeeded, "\(report)")
     #expect(
@@ -51,7 +51,7 @@ struct BundleTests {
     let gc = try PipelineProcess.run(["gc"] + target.dataArguments)
     try #require(gc.succeeded, "\(gc)")
     let afterGC = try PipelineProcess.run(
-      ["report", "fig2", "--profile", "smoke"] + target.dataArguments
+      ["report", "fig2", "--profile", "smoke"] + target.renderArguments
     )
     try #require(afterGC.succeeded, "\(afterGC)")
     #expect(

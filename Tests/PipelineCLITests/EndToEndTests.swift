@@ -41,7 +41,7 @@ struct EndToEndTests {
     let fixture = try CLIFixture.shared()
     let workspace = try fixture.workspace(copying: fixture.reference, "report")
     defer { fixture.discard(workspace) }
-    let arguments = ["report", "fig2", "--profile", "smoke"] + workspace.dataArguments
+    let arguments = ["report", "fig2", "--profile", "smoke"] + workspace.renderArguments
     let first = try PipelineProcess.run(arguments)
     try #require(first.succeeded, "\(first)")
     let firstReport = try ReportSnapshot(workspace, report: "fig2-smoke")
@@ -68,7 +68,7 @@ struct EndToEndTests {
     let workspace = try fixture.workspace(copying: fixture.base, target)
     defer { fixture.discard(workspace) }
     let run = try PipelineProcess.run(
-      ["reproduce", target, "--profile", "smoke", "--quiet"] + workspace.dataArguments
+      ["reproduce", target, "--profile", "smoke", "--quiet"] + workspace.renderArguments
     )
     try #require(run.succeeded, "\(run)")
     let report = try ReportSnapshot(workspace, report: "\(target)-smoke")

@@ -228,6 +228,72 @@ import Testing
     #expect(again.stages.map(\.key) == new.stages.map(\.key))
   }
 
+  @Test func everyRecordedRunKeepsItsEntriesUntilItIsForgotten() throws {
+    let store = try ToyStore()
+    let log = ExecutionLog()
+    let runner = try store.runner()
+    // Two protocols share the source stage; each has its own scale stage.
+    let two = try runner.run(
+      ToyGraphs.chain(factor: 2, log: log),
+      recordAs: "factor-2",
+      labels: ["target": "toy", "profile": "p", "parameters-digest": "two"],
+      parameters: ["factor": "2"]
+    )
+    let five = try runner.run(ToyGraphs.chain(factor: 5, log: log), recordAs: "factor-5")
+    let entries = try ArtifactStore(root: store.cache)
+    let onlyTwo = entries.entryDirectory(forKey: two[ToyGraphs.scale]!.key)
+    let shared = entries.entryDirectory(forKey: two[ToyGraphs.source]!.key)
+    #expect(two[ToyGraphs.source]!.key == five[ToyGraphs.source]!.key)
+
+    // Nothing is garbage while both runs are recorded.
+    #expect(try runner.collectGarbage(dryRun: false).items.isEmpty)
+    let record = try #require(runner.recordedRuns().first { $0.name == "factor-2" })
+    #expect(record.labels["parameters-digest"] == "two")
+    #expect(record.parameters == ["factor": "2"])
+
+    // An unknown name removes nothing and names the recorded runs.
+    #expect {
+      try runner.collectGarbage(dryRun: false, forgetting: ["factor-3"])
+    } throws: { error in
+      "\(error)".contains("factor-2, factor-5") && "\(error)".contains("nothing was removed")
+    }
+    #expect(FileManager.default.fileExists(atPath: onlyTwo.path))
+
+    // A dry run attributes the entries to the run and keeps its record.
+    let dry = try runner.collectGarbage(dryRun: true, forgetting: ["factor-2"])
+    #expect(dry.forgottenRuns.map(\.record.name) == ["factor-2"])
+    #expect(dry.forgottenRuns[0].entries.map(\.path.path) == [onlyTwo.path])
+    #expect(dry.forgottenRuns[0].entries.first?.stageKind == "toy.scale")
+    #expect(dry.unreferencedEntries.isEmpty)
+    #expect(dry.keptRuns.map(\.name) == ["factor-5"])
+    #expect(runner.recordedRuns().count == 2)
+
+    // Forgetting removes only what no other run uses.
+    let real = try runner.collectGarbage(dryRun: false, forgetting: ["factor-2"])
+    #expect(real.items.map(\.path.path) == [onlyTwo.path])
+    #expect(!FileManager.default.fileExists(atPath: onlyTwo.path))
+    #expect(FileManager.default.fileExists(atPath: shared.path))
+    #expect(runner.recordedRuns().map(\.name) == ["factor-5"])
+  }
+
+  @Test func recordsWrittenBeforeLabelsDecodeWithNone() throws {
+    let store = try ToyStore()
+    let runner = try store.runner()
+    try FileManager.default.createDirectory(
+      at: runner.runsDirectory,
+      withIntermediateDirectories: true
+    )
+    try Data(
+      """
+      {"name":"old","toolVersion":"0.1.0","finishedAt":"2026-11-01T00:00:00Z",
+       "isComplete":true,"stages":{}}
+      """.utf8
+    ).write(to: runner.runsDirectory.appendingPathComponent("old.json"))
+    let record = try #require(runner.recordedRuns().first)
+    #expect(record.name == "old")
+    #expect(record.labels.isEmpty && record.parameters.isEmpty && record.keys.isEmpty)
+  }
+
   // MARK: - Failure and cancellation
 
   @Test func failingStageIsNamedAndUpstreamStaysCommitted() throws {

@@ -188,7 +188,12 @@ struct Import: ParsableCommand {
             + file.deletingPathExtension().lastPathComponent.map {
               $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_"
             },
-          manifests: bundle.entries.map(\.manifest)
+          manifests: bundle.entries.map(\.manifest),
+          labels: bundle.metadata.filter {
+            ["target", "profile", "parameters_digest", "cell"].contains($0.key)
+          }.reduce(into: ["origin": "imported", "bundle": file.path]) {
+            $0[$1.key.replacingOccurrences(of: "_", with: "-")] = $1.value
+          }
         )
         let what = [bundle.metadata["target"], bundle.metadata["profile"], bundle.metadata["cell"]]
           .compactMap { $0 }.joined(separator: " ")

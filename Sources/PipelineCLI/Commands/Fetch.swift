@@ -18,12 +18,17 @@ struct Fetch: ParsableCommand {
   var dataSet: DataSet
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var mirror: MirrorOptions
 
   func run() throws {
     let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
-    let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
+    let runner = try Workspace.runner(options: data, mirror: mirror, jobs: 1, observer: console)
     let graph = try ExperimentPlan.dataGraph()
-    _ = try runner.run(graph, recordAs: "fetch-mnist")
+    _ = try runner.run(
+      graph,
+      recordAs: "fetch-mnist",
+      labels: ["origin": "fetch", "command": "pipeline fetch mnist"]
+    )
     print(
       try runner.verifiedArtifactURL(of: ExperimentPlan.preprocessID, artifact: "mnist", in: graph)
         .path

@@ -1,16 +1,43 @@
 import ArgumentParser
 import Foundation
 import PipelineCore
+import Reports
 
-/// `pipeline gc`: remove cache entries no target's latest run uses.
+/// `pipeline gc`: remove cache entries no recorded run uses; forget runs only when told to.
 struct GarbageCollect: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "gc",
-    abstract: "Remove cache entries not reachable from any target's latest run."
+    abstract: "Remove cache entries that no recorded run uses.",
+    discussion: """
+      Every recorded run (each target, profile, set of --set overrides and --cells part, and \
+      each imported bundle) keeps its entries until you forget it with --forget or \
+      --keep-latest. Use --dry-run to see the recorded runs and what would be removed.
+      """
   )
 
-  @Flag(help: "List what would be removed without removing it.")
+  @Flag(help: "Say what would be removed, run by run, without removing anything.")
   var dryRun = false
+
+  @Option(
+    name: .customLong("forget"),
+    help: ArgumentHelp(
+      "Forget this recorded run (a name that --dry-run lists) and remove what only it used.",
+      discussion: "Repeatable.",
+      valueName: "run"
+    )
+  )
+  var forget: [String] = []
+
+  @Flag(
+    help: ArgumentHelp(
+      "For each target and profile, forget the runs of every protocol but the newest one.",
+      discussion: """
+        Runs with other --set overrides (or of an earlier version of a profile) are forgotten; \
+        the parts (--cells) and imported bundles of the newest protocol are kept.
+        """
+    )
+  )
+  var keepLatest = false
 
   @Option(
     help: ArgumentHelp(
@@ -26,6 +53,15 @@ struct GarbageCollect: ParsableCommand {
 
   @OptionGroup var data: DataOptions
 
+  func validate() throws {
+    if prune != nil && (keepLatest || !forget.isEmpty) {
+      throw ValidationError(
+        "--prune keeps every entry (it removes heavy artifacts only); run it separately from "
+          + "--forget and --keep-latest"
+      )
+    }
+  }
+
   func run() throws {
     let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
     let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
@@ -40,13 +76,125 @@ struct GarbageCollect: ParsableCommand {
       )
       return
     }
-    let report = try runner.collectGarbage(dryRun: dryRun)
-    for item in report.items {
-      print(
-        "\(dryRun ? "would remove" : "removed") \(item.category.rawValue) \(item.path.path) (\(item.bytes) bytes)"
-      )
+    var forgetting = forget
+    if keepLatest {
+      forgetting += RunGrouping.superseded(runner.recordedRuns()).map(\.name)
+        .filter { !forgetting.contains($0) }
     }
-    let verb = dryRun ? "would free" : "freed"
-    print("\(report.items.count) items, \(verb) \(report.totalBytes) bytes")
+    let report = try runner.collectGarbage(dryRun: dryRun, forgetting: forgetting)
+    if !dryRun {
+      for run in report.forgottenRuns {
+        // The provenance that `reproduce` keeps beside the record goes with it.
+        try? FileManager.default.removeItem(
+          at: RecordedRun.url(data.dataDirectory, run.record.name)
+        )
+      }
+    }
+    print(Self.describe(report), terminator: "")
+  }
+
+  /// The report in words: runs kept, runs forgotten with what only they used, then the rest.
+  static func describe(_ report: GCReport) -> String {
+    let dry = report.isDryRun
+    func size(_ items: [GCReport.Item]) -> String {
+      TextFormatting.bytes(UInt64(items.reduce(0) { $0 + $1.bytes }))
+    }
+    func entries(_ count: Int) -> String { count == 1 ? "1 entry" : "\(count) entries" }
+    var text = ""
+    if report.keptRuns.isEmpty {
+      text += "no recorded runs\n"
+    } else {
+      text +=
+        "\(dry ? "keeps" : "kept") \(report.keptRuns.count) recorded run"
+        + "\(report.keptRuns.count == 1 ? "" : "s") (forget one with --forget NAME):\n"
+      for record in report.keptRuns {
+        text += "  \(record.name): \(RunGrouping.describe(record)); \(entries(record.keys.count))\n"
+      }
+    }
+    for run in report.forgottenRuns {
+      text +=
+        "\(dry ? "would forget" : "forgot") \(run.record.name): "
+        + "\(RunGrouping.describe(run.record)); \(dry ? "would remove" : "removed") the "
+        + "\(entries(run.entries.count)) only it used (\(size(run.entries)))\n"
+    }
+    let unreferenced = report.unreferencedEntries
+    if !unreferenced.isEmpty {
+      var kinds: [String: Int] = [:]
+      for item in unreferenced { kinds[item.stageKind ?? "unreadable", default: 0] += 1 }
+      text +=
+        "\(dry ? "would remove" : "removed") \(entries(unreferenced.count)) that no "
+        + "recorded run uses, results of earlier code, parameters or inputs ("
+        + kinds.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        .joined(separator: ", ") + "): \(size(unreferenced))\n"
+    }
+    let temporary = report.items.filter { $0.category == .staleTemporary }
+    if !temporary.isEmpty {
+      text +=
+        "\(dry ? "would remove" : "removed") \(temporary.count) temporary folder"
+        + "\(temporary.count == 1 ? "" : "s") of ended processes: \(size(temporary))\n"
+    }
+    let quarantined = report.items.filter { $0.category == .quarantined }
+    if !quarantined.isEmpty {
+      text +=
+        "\(dry ? "would remove" : "removed") \(entries(quarantined.count)) quarantined "
+        + "after failing verification: \(size(quarantined))\n"
+    }
+    text +=
+      report.items.isEmpty
+      ? "nothing to remove\n"
+      : "\(dry ? "would free" : "freed") \(size(report.items)) in all\n"
+    return text
+  }
+}
+
+/// How `gc` groups recorded runs into protocols and says what each run was.
+enum RunGrouping {
+  /// The records that `--keep-latest` forgets: for each target and profile, the records whose
+  /// parameters digest differs from that of the newest record. Records without those labels
+  /// (written by earlier versions, or by `fetch`) are never forgotten this way.
+  static func superseded(_ records: [RunRecord]) -> [RunRecord] {
+    var newest: [String: String] = [:]  // target + profile -> parameters digest
+    for record in records.sorted(by: { $0.finishedAt > $1.finishedAt }) {
+      guard let group = group(record), let digest = record.labels["parameters-digest"] else {
+        continue
+      }
+      if newest[group] == nil { newest[group] = digest }
+    }
+    return records.filter { record in
+      guard let group = group(record), let digest = record.labels["parameters-digest"] else {
+        return false
+      }
+      return newest[group] != digest
+    }
+  }
+
+  private static func group(_ record: RunRecord) -> String? {
+    guard let target = record.labels["target"], let profile = record.labels["profile"] else {
+      return nil
+    }
+    return target + " " + profile
+  }
+
+  /// What the run was, in words, e.g. "`pipeline reproduce fig2 --profile smoke --set
+  /// seed=1`, last run 2026-11-30 07:10 UTC, complete".
+  static func describe(_ record: RunRecord) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+    let when = formatter.string(from: record.finishedAt)
+    let labels = record.labels
+    switch labels["origin"] {
+    case "imported":
+      let bundle = labels["bundle"].map { URL(fileURLWithPath: $0).lastPathComponent } ?? "?"
+      let what = [labels["target"], labels["profile"].map { "profile \($0)" }, labels["cell"]]
+        .compactMap { $0 }.joined(separator: ", ")
+      return "import of bundle \(bundle) (\(what)), \(when)"
+    case .some:
+      return "`\(labels["command"] ?? record.name)`, last run \(when), "
+        + (record.isComplete ? "complete" : "stopped before the end")
+    case nil:
+      return "recorded by an earlier version (no description), last run \(when)"
+    }
   }
 }

@@ -53,6 +53,7 @@ struct Predict: ParsableCommand {
   var output: String?
 
   @OptionGroup var data: DataOptions
+  @OptionGroup var mirror: MirrorOptions
 
   func validate() throws {
     if let output, Self.resolved(output) == Self.resolved(checkpoint) {
@@ -106,9 +107,13 @@ struct Predict: ParsableCommand {
       model = try BayesianCNN(readingFrom: file) { printError("note: \($0)") }
     }
     let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
-    let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
+    let runner = try Workspace.runner(options: data, mirror: mirror, jobs: 1, observer: console)
     let graph = try ExperimentPlan.dataGraph()
-    _ = try runner.run(graph, recordAs: "fetch-mnist")
+    _ = try runner.run(
+      graph,
+      recordAs: "fetch-mnist",
+      labels: ["origin": "fetch", "command": "pipeline fetch mnist"]
+    )
     let dataset = try MNISTTensors(
       contentsOf: try runner.verifiedArtifactURL(
         of: ExperimentPlan.preprocessID,

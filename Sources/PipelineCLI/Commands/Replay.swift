@@ -20,9 +20,16 @@ struct Replay: ParsableCommand {
 
   @OptionGroup var profile: ProfileOptions
   @OptionGroup var data: DataOptions
+  @OptionGroup var mirror: MirrorOptions
 
   func run() throws {
-    let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
+    let workspace = try Workspace(
+      target: target,
+      options: data,
+      profile: profile,
+      mirror: mirror,
+      progress: false
+    )
     let plan = workspace.plan
     guard let cell = plan.cells.first(where: { $0.description == self.cell }) else {
       throw CLIError.unknownCell(self.cell, known: plan.cells.map(\.description))

@@ -14,12 +14,13 @@ struct Report: ParsableCommand {
 
   @OptionGroup var profile: ProfileOptions
   @OptionGroup var data: DataOptions
+  @OptionGroup var reports: ReportOptions
 
   func run() throws {
     let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
     let snapshot = try workspace.snapshot()
     let results = snapshot.results
-    let files = try workspace.renderReport(snapshot)
+    let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
     if !results.isComplete && !data.quiet {
       let done = results.progress.map(\.roundsDone).reduce(0, +)
       let total = results.progress.map(\.roundsTotal).reduce(0, +)

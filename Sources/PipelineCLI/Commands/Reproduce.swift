@@ -21,6 +21,8 @@ struct Reproduce: ParsableCommand {
 
   @OptionGroup var profile: ProfileOptions
   @OptionGroup var data: DataOptions
+  @OptionGroup var reports: ReportOptions
+  @OptionGroup var mirror: MirrorOptions
 
   @Option(help: "How many stages may run at once (cells run in parallel; each uses all cores).")
   var jobs: Int = 1
@@ -45,6 +47,7 @@ struct Reproduce: ParsableCommand {
       options: data,
       profile: profile,
       cells: cells,
+      mirror: mirror,
       jobs: jobs
     )
     let runner = workspace.runner
@@ -61,7 +64,7 @@ struct Reproduce: ParsableCommand {
       if let notice = p.notice { printError(notice) }
     }
     do {
-      _ = try runner.run(workspace.computePlan.graph, recordAs: workspace.recordName)
+      _ = try workspace.run()
     } catch {
       workspace.console.finish()
       // What was computed before the stop is committed: record it, so that a report rendered
@@ -86,7 +89,7 @@ struct Reproduce: ParsableCommand {
     workspace.console.finish()
     try record(workspace, since: started)
     let snapshot = try snapshotRecomputingCorruptEntries(workspace)
-    let files = try workspace.renderReport(snapshot)
+    let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
     for file in files where file.pathExtension == "md" || file.pathExtension == "html" {
       print(file.path)
     }
@@ -165,7 +168,7 @@ extension Reproduce {
         return try workspace.snapshot()
       } catch PipelineError.corruptArtifact where attempts < 3 {
         attempts += 1
-        _ = try workspace.runner.run(workspace.computePlan.graph, recordAs: workspace.recordName)
+        _ = try workspace.run()
         workspace.console.finish()
       }
     }

@@ -40,7 +40,7 @@ struct Status: ParsableCommand {
       groups[group, default: []].append(node)
     }
     var totals = (cached: 0, willRun: 0, waiting: 0)
-    var changes: [String: (example: StageID, count: Int)] = [:]
+    var changes: [KeyChange: (example: StageID, count: Int)] = [:]
     let width = order.map(\.count).max() ?? 10
     for group in order {
       var cached = 0
@@ -51,10 +51,10 @@ struct Status: ParsableCommand {
         case .cached?: cached += 1
         case .willRun(_, let changed)?:
           willRun.append(node)
-          for change in changed { changes["\(change)", default: (node.id, 0)].count += 1 }
+          for change in changed { changes[change, default: (node.id, 0)].count += 1 }
         case .waitingOnUpstream(_, let changed)?:
           waiting.append(node)
-          for change in changed { changes["\(change)", default: (node.id, 0)].count += 1 }
+          for change in changed { changes[change, default: (node.id, 0)].count += 1 }
         case nil: break
         }
       }
@@ -85,14 +85,100 @@ struct Status: ParsableCommand {
       "stages: \(totals.cached) cached, \(totals.willRun) will run, "
         + "\(totals.waiting) waiting on upstream (of \(plan.graph.nodes.count))"
     )
-    if !changes.isEmpty {
-      print("\nchanged since the last run (component: old -> new):")
-      for (change, info) in changes.sorted(by: { $0.key < $1.key }) {
-        print(
-          "  \(change)  [\(info.count) stage\(info.count == 1 ? "" : "s"), e.g. \(info.example)]"
-        )
+    print(StatusComparison.describe(workspace: workspace, keyChanges: changes), terminator: "")
+    if totals.willRun + totals.waiting == 0 { print("nothing to do: the target is complete") }
+  }
+}
+
+/// What `status` says changed, in the user's terms: the `--set` parameters that differ from the
+/// last run of the same command (or, when this protocol never ran, from the newest run of the
+/// same target), then the changes of code or inputs that no parameter explains.
+enum StatusComparison {
+  static func describe(
+    workspace: Workspace,
+    keyChanges: [KeyChange: (example: StageID, count: Int)]
+  ) -> String {
+    let records = workspace.runner.recordedRuns()
+    let current = workspace.recordParameters
+    func parameterChanges(from old: [String: String]) -> [String] {
+      ProfileOverride.specs.map(\.key).compactMap { key in
+        guard let before = old[key], let now = current[key], before != now else { return nil }
+        return "\(key): \(before) -> \(now)"
       }
     }
-    if totals.willRun + totals.waiting == 0 { print("nothing to do: the target is complete") }
+    var text = ""
+    if let same = records.first(where: { $0.name == workspace.recordName }) {
+      let parameters = same.parameters.isEmpty ? [] : parameterChanges(from: same.parameters)
+      // Parameters explain the parameter and seed components of every stage key.
+      let explained: (KeyChange) -> Bool = {
+        !parameters.isEmpty && ($0.component == "seed" || $0.component.hasPrefix("parameters."))
+      }
+      let rest = keyChanges.filter { !explained($0.key) }
+      guard !parameters.isEmpty || !rest.isEmpty else { return "" }
+      text += "\nchanged since the last run of this command (\(RunGrouping.describe(same))):\n"
+      for line in parameters { text += "  \(line)\n" }
+      for line in describe(rest) { text += "  \(line)\n" }
+      return text
+    }
+    // Another profile is another protocol altogether: only the same profile is compared.
+    let nearest = records.first {
+      $0.labels["target"] == workspace.plan.target
+        && $0.labels["profile"] == workspace.plan.profile.name
+        && $0.labels["origin"] == "computed" && !$0.parameters.isEmpty
+    }
+    guard let nearest else { return "" }
+    let parameters = parameterChanges(from: nearest.parameters)
+    text +=
+      "\nno earlier run with these parameters; compared with the newest run of "
+      + "\(workspace.plan.target) with profile \(workspace.plan.profile.name) "
+      + "(\(RunGrouping.describe(nearest))):\n"
+    for line in parameters { text += "  \(line)\n" }
+    if parameters.isEmpty { text += "  same parameters (other cells)\n" }
+    return text
+  }
+
+  /// Key changes that no parameter explains, grouped and in words.
+  static func describe(_ changes: [KeyChange: (example: StageID, count: Int)]) -> [String] {
+    var lines: [String: Int] = [:]
+    var examples: [String: StageID] = [:]
+    for (change, info) in changes {
+      let line: String
+      switch change.component {
+      case "version":
+        line =
+          "code of the stage changed (logic version \(change.old ?? "-") -> \(change.new ?? "-"))"
+      case "seed":
+        line = "stage seeds are derived differently (code changed)"
+      case "schema":
+        line = "cache-key rules changed (schema \(change.old ?? "-") -> \(change.new ?? "-"))"
+      case let component where component.hasPrefix("inputs."):
+        line =
+          "input \"\(component.dropFirst("inputs.".count))\" has other content (an upstream result or file changed)"
+      case let component where component.hasPrefix("parameters."):
+        line =
+          "stage parameter \(component.dropFirst("parameters.".count)): "
+          + "\(plain(change.old)) -> \(plain(change.new))"
+      default:
+        line = "\(change.component): \(plain(change.old)) -> \(plain(change.new))"
+      }
+      lines[line, default: 0] += info.count
+      if examples[line] == nil || info.example.rawValue < examples[line]!.rawValue {
+        examples[line] = info.example
+      }
+    }
+    return lines.sorted { $0.key < $1.key }.map { line, count in
+      "\(line)  [\(count) stage\(count == 1 ? "" : "s"), e.g. \(examples[line]!)]"
+    }
+  }
+
+  /// A canonical value as a person writes it: `f64:3f50624dd2f1a9fc` becomes `0.001`.
+  static func plain(_ canonical: String?) -> String {
+    guard let canonical else { return "(absent)" }
+    let readable = CanonicalJSONEncoder.readable(canonical)
+    return readable.replacingOccurrences(
+      of: #"f64:[0-9a-f]{16} \(([^)]*)\)"#,
+      with: "$1",
+      options: .regularExpression
+    )
   }
 }

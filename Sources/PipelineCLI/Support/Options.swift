@@ -2,21 +2,10 @@ import ArgumentParser
 import Experiments
 import Foundation
 
-/// The options every subcommand that reads or writes data accepts, with the same names.
+/// The options every subcommand that reads or writes the cache accepts, with the same names.
 struct DataOptions: ParsableArguments {
   @Option(help: "Where downloads, the stage cache and run records live.")
   var dataDir: String = "./Data"
-
-  @Option(help: "Where rendered reports are written.")
-  var reportsDir: String = "./Reports"
-
-  @Option(
-    help: ArgumentHelp(
-      "A local directory holding the four MNIST files (gzipped or not) instead of the network.",
-      discussion: "Defaults to $DBAL_MNIST_MIRROR when set."
-    )
-  )
-  var mnistMirror: String?
 
   @Option(help: ArgumentHelp("Where the target documents live.", visibility: .hidden))
   var pipelinesDir: String = "./Pipelines"
@@ -25,14 +14,33 @@ struct DataOptions: ParsableArguments {
   var quiet = false
 
   var dataDirectory: URL { URL(fileURLWithPath: dataDir).standardizedFileURL }
-  var reportsDirectory: URL { URL(fileURLWithPath: reportsDir).standardizedFileURL }
   var cacheDirectory: URL { dataDirectory.appendingPathComponent("cache") }
   var catalog: TargetCatalog {
     TargetCatalog(directory: URL(fileURLWithPath: pipelinesDir).standardizedFileURL)
   }
+}
+
+/// The option of the subcommands that render reports.
+struct ReportOptions: ParsableArguments {
+  @Option(help: "Where rendered reports are written.")
+  var reportsDir: String = "./Reports"
+
+  var reportsDirectory: URL { URL(fileURLWithPath: reportsDir).standardizedFileURL }
+}
+
+/// The option of the subcommands that may compute the MNIST download (directly, or to restore
+/// what an imported bundle carries as digests only).
+struct MirrorOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A local directory holding the four MNIST files (gzipped or not) instead of the network.",
+      discussion: "Defaults to $DBAL_MNIST_MIRROR when set."
+    )
+  )
+  var mnistMirror: String?
 
   /// The mirror directory from the flag, else the environment, else nil (network).
-  var resolvedMirror: String? {
+  var resolved: String? {
     if let mnistMirror { return mnistMirror }
     let env = ProcessInfo.processInfo.environment["DBAL_MNIST_MIRROR"] ?? ""
     return env.isEmpty ? nil : env

@@ -37,6 +37,37 @@ struct Workspace {
       + (cellPattern.map { ".cells-" + $0.map { $0.isLetter || $0.isNumber ? $0 : "_" } } ?? "")
   }
 
+  /// What the run record says about a run of this workspace, in the user's terms: `gc` groups
+  /// and describes runs by these, `status` compares like with like.
+  var recordLabels: [String: String] {
+    var labels = [
+      "target": plan.target,
+      "profile": plan.profile.name,
+      "parameters-digest": ParameterDigest.of(plan.profile.parameters),
+      "command": Reproduce.quoted(
+        ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
+          + plan.profile.overrides.flatMap { ["--set", $0.description] }
+          + (cellPattern.map { ["--cells", $0] } ?? []),
+        program: "pipeline"
+      ),
+      "origin": "computed",
+    ]
+    if !plan.profile.overrides.isEmpty {
+      labels["overrides"] = plan.profile.overrides.map(\.description).joined(separator: " ")
+    }
+    if let cellPattern { labels["cells"] = cellPattern }
+    return labels
+  }
+
+  /// The resolved parameters by `--set` key, as `status` and the report spell them.
+  var recordParameters: [String: String] {
+    Dictionary(
+      uniqueKeysWithValues: ProfileOverride.specs.map {
+        ($0.key, $0.value(in: plan.profile.parameters))
+      }
+    )
+  }
+
   /// Whether `--set` overrides were given.
   let overridden: Bool
   /// The first 8 hex digits of the resolved parameters' digest.
@@ -47,6 +78,7 @@ struct Workspace {
     options: DataOptions,
     profile: ProfileOptions,
     cells pattern: String? = nil,
+    mirror: MirrorOptions? = nil,
     jobs: Int = 1,
     progress: Bool = true
   ) throws {
@@ -94,12 +126,16 @@ struct Workspace {
       parallelism: jobs,
       cachedDuration: { store.manifest(forKey: $0)?.durationSeconds }
     )
-    runner = try Self.runner(options: options, jobs: jobs, observer: console)
+    runner = try Self.runner(options: options, mirror: mirror, jobs: jobs, observer: console)
   }
 
   /// A runner over the data directory's cache.
+  ///
+  /// - Parameter mirror: where the download stage reads MNIST; nil for commands that never
+  ///   compute it.
   static func runner(
     options: DataOptions,
+    mirror: MirrorOptions? = nil,
     jobs: Int,
     observer: any PipelineObserver
   ) throws
@@ -107,7 +143,7 @@ struct Workspace {
   {
     try checkWritable(options.dataDirectory)
     var settings = ["data-dir": options.dataDirectory.path]
-    if let mirror = options.resolvedMirror { settings["mnist-mirror"] = mirror }
+    if let mirror = mirror?.resolved { settings["mnist-mirror"] = mirror }
     return PipelineRunner(
       store: try ArtifactStore(root: options.cacheDirectory),
       jobs: jobs,
@@ -115,6 +151,17 @@ struct Workspace {
       settings: settings,
       observer: observer,
       environment: ToolInfo.environment
+    )
+  }
+
+  /// Runs what ``computePlan`` lacks and records the run under ``recordName``.
+  @discardableResult
+  func run() throws -> RunSummary {
+    try runner.run(
+      computePlan.graph,
+      recordAs: recordName,
+      labels: recordLabels,
+      parameters: recordParameters
     )
   }
 
@@ -177,9 +224,10 @@ struct Workspace {
       + plan.profile.overrides.map { "--set \($0)" }).joined(separator: " ")
   }
 
-  /// Renders the report from the cache and the recorded provenance; returns the written files.
+  /// Renders the report from the cache and the recorded provenance into `directory`; returns
+  /// the written files.
   @discardableResult
-  func renderReport(_ snapshot: CacheSnapshot) throws -> [URL] {
+  func renderReport(_ snapshot: CacheSnapshot, to directory: URL) throws -> [URL] {
     let results = snapshot.results
     let recorded = RecordedRun.load(options.dataDirectory, recordName)
     let inputs = ReportInputs(
@@ -197,7 +245,7 @@ struct Workspace {
       completeness: results.isComplete ? .complete : .partial(results.progress)
     )
     let report = try ReportRenderer.render(document: document, inputs: inputs, name: reportName)
-    return try report.write(to: options.reportsDirectory)
+    return try report.write(to: directory)
   }
 
   /// The provenance block: parameters, inputs, per-cell execution and the recorded run.

@@ -22,7 +22,7 @@ struct CLIFixture: Sendable {
 
   /// The smoke arguments of `reproduce fig2` for a workspace.
   static func smokeFig2(_ workspace: URL, _ extra: [String] = []) -> [String] {
-    ["reproduce", "fig2", "--profile", "smoke"] + workspace.dataArguments + extra
+    ["reproduce", "fig2", "--profile", "smoke"] + workspace.renderArguments + extra
   }
 
   private static let built: Result<CLIFixture, any Error> = Result { try build() }
@@ -108,8 +108,8 @@ extension URL {
   var dataDirectory: URL { appendingPathComponent("Data") }
   /// `Reports/` of a scenario workspace.
   var reportsDirectory: URL { appendingPathComponent("Reports") }
-  /// `--data-dir … --reports-dir …` for a scenario workspace.
-  var dataArguments: [String] {
-    ["--data-dir", dataDirectory.path, "--reports-dir", reportsDirectory.path]
-  }
+  /// `--data-dir …` for a scenario workspace.
+  var dataArguments: [String] { ["--data-dir", dataDirectory.path] }
+  /// `--data-dir … --reports-dir …` for a scenario workspace, for the commands that render.
+  var renderArguments: [String] { dataArguments + ["--reports-dir", reportsDirectory.path] }
 }
