@@ -6,14 +6,21 @@ import PipelineCore
 /// Stage costs differ by orders of magnitude (an acquisition takes milliseconds, a training on
 /// 1000 labels 15 s, a test evaluation with T = 200 about 17 s) and training grows with the
 /// labelled set, so an average over finished stages misleads early in a run. The model:
+/// Durations are wall-clock times, and a machine shared with other work stretches some stages
+/// by 10-100x (measured: one T = 200 evaluation took 1480 s instead of 17 s while other jobs
+/// held both cores). Such stages say nothing about the rest of the run, so every estimate is
+/// robust to them: medians, and a line fitted without its outliers.
 /// - `train`: linear in the labelled-set size N. With samples spread over N (the largest at
-///   least 3x the smallest, 3 distinct sizes) a least-squares line `a + b N`; before that,
-///   proportional to `N + 20` (a measured paper-profile training costs about as much per image
+///   least 3x the smallest, 3 distinct sizes) a least-squares line `a + b N` through the
+///   samples whose cost per image `t / (N + 20)` lies within 3 robust standard deviations
+///   (1.4826 MAD, and at least 25%) of the median cost per image; before that,
+///   proportional to `N + 20` with the median factor (a measured paper-profile training costs
+///   about as much per image
 ///   at 20 labels as the fixed per-step overhead of one 20-image batch: 0.53 s at 20 labels,
 ///   7.2 s at 520, 14.5 s at 1020 on a 2-core AVX-512 machine, 50 epochs).
-/// - `evaluate`, `score`: the mean of their samples, separately for Bayesian and deterministic
-///   cells (deterministic scoring is one pass), falling back to the other kind's mean.
-/// - everything else (`acquire`, splits, data): the mean of its kind's samples, else 0.
+/// - `evaluate`, `score`: the median of their samples, separately for Bayesian and
+///   deterministic cells (deterministic scoring is one pass), falling back to the other kind's.
+/// - everything else (`acquire`, splits, data): the median of its kind's samples, else 0.
 public struct RemainingTimeModel: Sendable {
   private struct StageFacts: Sendable {
     var kind: String
@@ -60,7 +67,7 @@ public struct RemainingTimeModel: Sendable {
       if fact.kind == "train" {
         guard let train else { return nil }
         total += train(Double(fact.labelled))
-      } else if let mean = mean(of: fact) {
+      } else if let mean = typical(of: fact) {
         total += mean
       } else if Self.costlyKinds.contains(fact.kind) {
         return nil
@@ -76,32 +83,52 @@ public struct RemainingTimeModel: Sendable {
     fact.kind + (fact.deterministic ? ".deterministic" : ".bayesian")
   }
 
-  private func mean(of fact: StageFacts) -> Double? {
+  private func typical(of fact: StageFacts) -> Double? {
     let values =
       samples[Self.key(fact)]
       ?? samples.filter { $0.key.hasPrefix(fact.kind + ".") }.values.flatMap { $0 }
-    return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    return Self.median(values)
+  }
+
+  /// The median, or nil for no values.
+  static func median(_ values: [Double]) -> Double? {
+    guard !values.isEmpty else { return nil }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+  }
+
+  /// The least-squares line through `points`, or nil when their x values do not vary.
+  static func leastSquares(
+    _ points: [(labelled: Double, seconds: Double)]
+  ) -> (intercept: Double, slope: Double)? {
+    let n = Double(points.count)
+    guard n >= 2 else { return nil }
+    let meanX = points.map(\.labelled).reduce(0, +) / n
+    let meanY = points.map(\.seconds).reduce(0, +) / n
+    let sxx = points.map { ($0.labelled - meanX) * ($0.labelled - meanX) }.reduce(0, +)
+    guard sxx > 0 else { return nil }
+    let sxy = points.map { ($0.labelled - meanX) * ($0.seconds - meanY) }.reduce(0, +)
+    return (meanY - sxy / sxx * meanX, sxy / sxx)
   }
 
   /// The training cost as a function of N, or nil without training samples.
   private func trainCost() -> ((Double) -> Double)? {
     guard !trainSamples.isEmpty else { return nil }
-    let sizes = trainSamples.map(\.labelled)
-    let distinct = Set(sizes).count
-    if distinct >= 3, let low = sizes.min(), let high = sizes.max(), high >= 3 * low {
-      let n = Double(trainSamples.count)
-      let meanX = sizes.reduce(0, +) / n
-      let meanY = trainSamples.map(\.seconds).reduce(0, +) / n
-      let sxx = trainSamples.map { ($0.labelled - meanX) * ($0.labelled - meanX) }.reduce(0, +)
-      let sxy = trainSamples.map { ($0.labelled - meanX) * ($0.seconds - meanY) }.reduce(0, +)
-      let slope = max(sxy / sxx, 0)
-      let intercept = max(meanY - slope * meanX, 0)
+    let overhead = 20.0
+    let perImage = trainSamples.map { $0.seconds / ($0.labelled + overhead) }
+    let typical = Self.median(perImage) ?? 0
+    let spread = Self.median(perImage.map { abs($0 - typical) }) ?? 0
+    let tolerance = max(3 * 1.4826 * spread, 0.25 * typical)
+    let inliers = zip(trainSamples, perImage).filter { abs($0.1 - typical) <= tolerance }.map(\.0)
+    let sizes = inliers.map(\.labelled)
+    if Set(sizes).count >= 3, let low = sizes.min(), let high = sizes.max(), high >= 3 * low,
+      let line = Self.leastSquares(inliers)
+    {
+      let slope = max(line.slope, 0)
+      let intercept = max(line.intercept, 0)
       return { intercept + slope * $0 }
     }
-    let overhead = 20.0
-    let perImage =
-      trainSamples.map { $0.seconds / ($0.labelled + overhead) }.reduce(0, +)
-      / Double(trainSamples.count)
-    return { perImage * ($0 + overhead) }
+    return { typical * ($0 + overhead) }
   }
 }
