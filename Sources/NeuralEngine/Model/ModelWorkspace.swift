@@ -1,27 +1,16 @@
 /// Everything one batch size needs to run ``BayesianCNN``: the oneDNN convolution stack and
-/// the dense head's buffers, allocated once and reused for every batch of that size.
-///
-/// The dense head (`dropout → fc1 → ReLU → dropout → fc2 → softmax`) runs on plain row-major
-/// buffers: `[N, F]` features, `[N, H]` hidden units, `[N, C]` logits.
+/// the ``DenseHead`` with its buffers, allocated once and reused for every batch of that size.
 final class ModelWorkspace {
   let architecture: BayesianCNN.Architecture
   let batch: Int
   let convolution: ConvolutionStack
+  /// The dense head, `batch` rows.
+  let head: DenseHead
 
   /// Labels of the batch, written by the caller before a training step.
   let labels: ScratchBuffer<Int32>
   /// Softmax outputs `[N, C]`, valid after ``forward(parameters:dropout:)``.
-  let probabilities: ScratchBuffer<Float>
-
-  private let featureMask: ScratchBuffer<Float>
-  private let droppedFeatures: ScratchBuffer<Float>
-  private let hidden: ScratchBuffer<Float>
-  private let hiddenMask: ScratchBuffer<Float>
-  private let droppedHidden: ScratchBuffer<Float>
-  private let logits: ScratchBuffer<Float>
-  private let logitsGradient: ScratchBuffer<Float>
-  private let hiddenGradient: ScratchBuffer<Float>
-  private var usedDropout = false
+  var probabilities: ScratchBuffer<Float> { head.probabilities }
 
   init(
     architecture: BayesianCNN.Architecture,
@@ -36,17 +25,8 @@ final class ModelWorkspace {
       training: training,
       context: context
     )
-    let (f, h, c) = (architecture.featureCount, architecture.hiddenUnits, architecture.classCount)
+    head = DenseHead(architecture: architecture, capacity: batch, training: training)
     labels = ScratchBuffer(count: batch, zero: 0)
-    probabilities = ScratchBuffer(count: batch * c, zero: 0)
-    featureMask = ScratchBuffer(count: batch * f, zero: 0)
-    droppedFeatures = ScratchBuffer(count: batch * f, zero: 0)
-    hidden = ScratchBuffer(count: batch * h, zero: 0)
-    hiddenMask = ScratchBuffer(count: batch * h, zero: 0)
-    droppedHidden = ScratchBuffer(count: batch * h, zero: 0)
-    logits = ScratchBuffer(count: batch * c, zero: 0)
-    logitsGradient = ScratchBuffer(count: batch * c, zero: 0)
-    hiddenGradient = ScratchBuffer(count: batch * h, zero: 0)
   }
 
   // MARK: - Inputs
@@ -92,79 +72,13 @@ final class ModelWorkspace {
 
   /// The dense head on the current convolution features.
   func forwardHead(parameters: ModelParameters, dropout: DropoutKey?) {
-    let (n, f, h, c) = (
-      batch, architecture.featureCount, architecture.hiddenUnits, architecture.classCount
-    )
-    usedDropout = dropout != nil
-    let features = convolution.features.floats
-    var firstInput = UnsafePointer(features)
-    if let dropout {
-      Self.fillMasks(
-        featureMask.pointer,
-        rows: n,
-        width: f,
-        rate: architecture.featureDropout,
-        layer: 0,
-        key: dropout
-      )
-      Dropout.forward(
-        input: features,
-        mask: featureMask.pointer,
-        output: droppedFeatures.pointer,
-        count: n * f
-      )
-      firstInput = UnsafePointer(droppedFeatures.pointer)
-    }
-    parameters.fc1Weight.withUnsafeBufferPointer { weight in
-      parameters.fc1Bias.withUnsafeBufferPointer { bias in
-        Dense.forward(
-          input: firstInput,
-          weight: weight.baseAddress!,
-          bias: bias.baseAddress!,
-          output: hidden.pointer,
-          batch: n,
-          inputs: f,
-          outputs: h
-        )
+    head.forward(
+      parameters: parameters,
+      features: UnsafePointer(convolution.features.floats),
+      rows: batch,
+      dropout: dropout.map {
+        .singlePass(seed: $0.seed, sample: $0.sample, firstImage: $0.firstRow, rows: batch)
       }
-    }
-    ReLU.forward(input: hidden.pointer, output: hidden.pointer, count: n * h)
-    var secondInput = UnsafePointer(hidden.pointer)
-    if let dropout {
-      Self.fillMasks(
-        hiddenMask.pointer,
-        rows: n,
-        width: h,
-        rate: architecture.hiddenDropout,
-        layer: 1,
-        key: dropout
-      )
-      Dropout.forward(
-        input: hidden.pointer,
-        mask: hiddenMask.pointer,
-        output: droppedHidden.pointer,
-        count: n * h
-      )
-      secondInput = UnsafePointer(droppedHidden.pointer)
-    }
-    parameters.fc2Weight.withUnsafeBufferPointer { weight in
-      parameters.fc2Bias.withUnsafeBufferPointer { bias in
-        Dense.forward(
-          input: secondInput,
-          weight: weight.baseAddress!,
-          bias: bias.baseAddress!,
-          output: logits.pointer,
-          batch: n,
-          inputs: h,
-          outputs: c
-        )
-      }
-    }
-    SoftmaxCrossEntropy.softmax(
-      logits: logits.pointer,
-      probabilities: probabilities.pointer,
-      rows: n,
-      classes: c
     )
   }
 
@@ -181,86 +95,18 @@ final class ModelWorkspace {
     gradients: inout ModelParameters
   ) throws -> Double {
     precondition(convolution.isTraining, "training step on an inference workspace")
-    let (n, f, h, c) = (
-      batch, architecture.featureCount, architecture.hiddenUnits, architecture.classCount
-    )
     try convolution.forward()
     forwardHead(parameters: parameters, dropout: DropoutKey(seed: maskSeed, sample: 0, firstRow: 0))
-    let crossEntropy = SoftmaxCrossEntropy.forward(
-      logits: logits.pointer,
-      labels: labels.pointer,
-      probabilities: probabilities.pointer,
-      rows: n,
-      classes: c
-    )
-
-    SoftmaxCrossEntropy.backward(
-      probabilities: probabilities.pointer,
-      labels: labels.pointer,
-      logitsGradient: logitsGradient.pointer,
-      rows: n,
-      classes: c
-    )
-    parameters.fc2Weight.withUnsafeBufferPointer { weight in
-      gradients.fc2Weight.withUnsafeMutableBufferPointer { weightGradient in
-        gradients.fc2Bias.withUnsafeMutableBufferPointer { biasGradient in
-          Dense.backward(
-            outputGradient: logitsGradient.pointer,
-            input: droppedHidden.pointer,
-            weight: weight.baseAddress!,
-            inputGradient: hiddenGradient.pointer,
-            weightGradient: weightGradient.baseAddress!,
-            biasGradient: biasGradient.baseAddress!,
-            batch: n,
-            inputs: h,
-            outputs: c
-          )
-        }
-      }
-    }
-    Dropout.backward(
-      outputGradient: hiddenGradient.pointer,
-      mask: hiddenMask.pointer,
-      inputGradient: hiddenGradient.pointer,
-      count: n * h
-    )
-    ReLU.backward(
-      output: hidden.pointer,
-      outputGradient: hiddenGradient.pointer,
-      inputGradient: hiddenGradient.pointer,
-      count: n * h
-    )
-    var penaltyValue = 0.0
+    let crossEntropy = head.crossEntropy(labels: labels.pointer)
     guard let featuresGradient = convolution.featuresGradient else {
       preconditionFailure("training stack without a features gradient")
     }
-    parameters.fc1Weight.withUnsafeBufferPointer { weight in
-      gradients.fc1Weight.withUnsafeMutableBufferPointer { weightGradient in
-        gradients.fc1Bias.withUnsafeMutableBufferPointer { biasGradient in
-          Dense.backward(
-            outputGradient: hiddenGradient.pointer,
-            input: droppedFeatures.pointer,
-            weight: weight.baseAddress!,
-            inputGradient: featuresGradient.floats,
-            weightGradient: weightGradient.baseAddress!,
-            biasGradient: biasGradient.baseAddress!,
-            batch: n,
-            inputs: f,
-            outputs: h
-          )
-        }
-        penaltyValue = WeightPenalty.forwardAndBackward(
-          weights: weight,
-          coefficient: penalty,
-          gradient: weightGradient
-        )
-      }
-    }
-    Dropout.backward(
-      outputGradient: featuresGradient.floats,
-      mask: featureMask.pointer,
-      inputGradient: featuresGradient.floats,
-      count: n * f
+    let penaltyValue = head.backward(
+      parameters: parameters,
+      labels: labels.pointer,
+      penalty: penalty,
+      gradients: &gradients,
+      featuresGradient: featuresGradient.floats
     )
     try convolution.backward()
     Self.copy(convolution.conv1WeightGradient, to: &gradients.conv1Weight)
@@ -271,30 +117,6 @@ final class ModelWorkspace {
   }
 
   // MARK: - Helpers
-
-  /// Fills `rows` mask rows of `width` units, each from its own row generator.
-  static func fillMasks(
-    _ masks: UnsafeMutablePointer<Float>,
-    rows: Int,
-    width: Int,
-    rate: Float,
-    layer: Int,
-    key: DropoutKey
-  ) {
-    let sampler = DropoutMaskSampler(rate: rate)
-    // Rows have their own generators, so the parallel split cannot change the masks.
-    Parallel.forEachChunk(of: rows, grain: max(1, 32_768 / max(width, 1))) { range in
-      for row in range {
-        var generator = DropoutMaskSampler.rowGenerator(
-          seed: key.seed,
-          layer: layer,
-          sample: key.sample,
-          row: key.firstRow + row
-        )
-        sampler.fill(masks + row * width, count: width, generator: &generator)
-      }
-    }
-  }
 
   private static func copy(_ tensor: Tensor, to memory: DNNLMemory) {
     precondition(tensor.count <= memory.count, "tensor larger than its oneDNN memory")

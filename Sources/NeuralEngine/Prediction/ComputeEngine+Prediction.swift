@@ -220,30 +220,27 @@ extension ComputeEngine {
   }
 }
 
-/// The stochastic head of the shared-features Monte Carlo path: for a block of images it
-/// stacks the `T` dropped-out copies of every feature row into one `[T·m, F]` matrix, so each
-/// dense layer is one matrix product, and fills masks on all cores.
+/// The stochastic head of the shared-features Monte Carlo path: for a block of images it runs
+/// the ``DenseHead`` once on the `T` stacked copies of every feature row (`[T·m, F]`, row
+/// `t·m + i` holding image `i` under the masks of pass `t`), so each dense layer is one matrix
+/// product, and scatters the probabilities into `[T, N, C]`.
 private final class MonteCarloHead {
   private let model: BayesianCNN
   private let samples: Int
   private let seed: UInt64
   private let imagesPerBlock: Int
-  private let stacked: ScratchBuffer<Float>
-  private let hidden: ScratchBuffer<Float>
-  private let logits: ScratchBuffer<Float>
-  private let probabilities: ScratchBuffer<Float>
+  private let head: DenseHead
 
   init(model: BayesianCNN, samples: Int, rowBudget: Int, seed: UInt64) {
     self.model = model
     self.samples = samples
     self.seed = seed
     imagesPerBlock = max(1, rowBudget / samples)
-    let rows = imagesPerBlock * samples
-    let architecture = model.architecture
-    stacked = ScratchBuffer(count: rows * architecture.featureCount, zero: 0)
-    hidden = ScratchBuffer(count: rows * architecture.hiddenUnits, zero: 0)
-    logits = ScratchBuffer(count: rows * architecture.classCount, zero: 0)
-    probabilities = ScratchBuffer(count: rows * architecture.classCount, zero: 0)
+    head = DenseHead(
+      architecture: model.architecture,
+      capacity: imagesPerBlock * samples,
+      training: false
+    )
   }
 
   /// Writes `[T, ·, C]` probabilities of images `firstImage..<firstImage+imageCount` (whose
@@ -255,105 +252,25 @@ private final class MonteCarloHead {
     totalImages: Int,
     output: UnsafeMutablePointer<Float>
   ) {
-    let architecture = model.architecture
-    let (f, h, c) = (architecture.featureCount, architecture.hiddenUnits, architecture.classCount)
-    let featureSampler = DropoutMaskSampler(rate: architecture.featureDropout)
-    let hiddenSampler = DropoutMaskSampler(rate: architecture.hiddenDropout)
+    let c = model.architecture.classCount
     for blockStart in stride(from: 0, to: imageCount, by: imagesPerBlock) {
       let m = min(imagesPerBlock, imageCount - blockStart)
       let rows = samples * m
-      // Row r = t·m + i holds image (blockStart + i) under the masks of pass t.
-      let (stacked, hidden) = (stacked.pointer, hidden.pointer)
-      dropRows(
-        rows,
-        imagesPerSample: m,
-        firstRow: firstImage + blockStart,
-        layer: 0,
-        sampler: featureSampler,
-        width: f,
-        input: { row in UnsafePointer(features + (blockStart + row % m) * f) },
-        output: stacked
-      )
-      model.parameters.fc1Weight.withUnsafeBufferPointer { weight in
-        model.parameters.fc1Bias.withUnsafeBufferPointer { bias in
-          Dense.forward(
-            input: stacked,
-            weight: weight.baseAddress!,
-            bias: bias.baseAddress!,
-            output: hidden,
-            batch: rows,
-            inputs: f,
-            outputs: h
-          )
-        }
-      }
-      ReLU.forward(input: hidden, output: hidden, count: rows * h)
-      dropRows(
-        rows,
-        imagesPerSample: m,
-        firstRow: firstImage + blockStart,
-        layer: 1,
-        sampler: hiddenSampler,
-        width: h,
-        input: { row in UnsafePointer(hidden + row * h) },
-        output: hidden
-      )
-      model.parameters.fc2Weight.withUnsafeBufferPointer { weight in
-        model.parameters.fc2Bias.withUnsafeBufferPointer { bias in
-          Dense.forward(
-            input: hidden,
-            weight: weight.baseAddress!,
-            bias: bias.baseAddress!,
-            output: logits.pointer,
-            batch: rows,
-            inputs: h,
-            outputs: c
-          )
-        }
-      }
-      SoftmaxCrossEntropy.softmax(
-        logits: logits.pointer,
-        probabilities: probabilities.pointer,
+      head.forward(
+        parameters: model.parameters,
+        features: UnsafePointer(features),
         rows: rows,
-        classes: c
+        dropout: DenseHead.DropoutAssignment(
+          seed: seed,
+          rowsPerSample: m,
+          firstMaskRow: firstImage + blockStart,
+          firstFeatureRow: blockStart
+        )
       )
       for row in 0..<rows {
         let (sample, image) = row.quotientAndRemainder(dividingBy: m)
         let target = output + (sample * totalImages + firstImage + blockStart + image) * c
-        target.update(from: probabilities.pointer + row * c, count: c)
-      }
-    }
-  }
-
-  /// Applies one dropout layer's masks to `rows` stacked rows of `width` units, on all cores:
-  /// row `r = t·m + i` (`m` images per sample) reads `input(r)` and gets the mask of pass `t`,
-  /// image `firstRow + i`, so every row's mask is the one the full-pass path draws.
-  private func dropRows(
-    _ rows: Int,
-    imagesPerSample m: Int,
-    firstRow: Int,
-    layer: Int,
-    sampler: DropoutMaskSampler,
-    width: Int,
-    input: (Int) -> UnsafePointer<Float>,
-    output: UnsafeMutablePointer<Float>
-  ) {
-    let seed = seed
-    Parallel.forEachRange(of: rows, parts: 8) { _, range in
-      for row in range {
-        let (sample, image) = row.quotientAndRemainder(dividingBy: m)
-        var generator = DropoutMaskSampler.rowGenerator(
-          seed: seed,
-          layer: layer,
-          sample: sample,
-          row: firstRow + image
-        )
-        sampler.apply(
-          input: input(row),
-          output: output + row * width,
-          count: width,
-          generator: &generator
-        )
+        target.update(from: head.probabilities.pointer + row * c, count: c)
       }
     }
   }
