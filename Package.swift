@@ -61,7 +61,7 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .target(name: "Acquisition", swiftSettings: engineSettings),
-    .target(name: "Notebook", swiftSettings: swiftSettings),
+    .target(name: "Notebook", dependencies: ["Acquisition"], swiftSettings: swiftSettings),
     .target(
       name: "Reports",
       dependencies: ["Notebook", .product(name: "Ink", package: "Ink")],
@@ -113,7 +113,7 @@ let package = Package(
     ),
     .testTarget(
       name: "NotebookTests",
-      dependencies: ["Notebook", "TestSupport"],
+      dependencies: ["Notebook", "Acquisition", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,3 +1,5 @@
+import Acquisition
+
 /// The ```` ```dbal-experiment ```` block: the grid of cells (acquisition function x model) the
 /// document's figures and tables are computed from.
 ///
@@ -9,10 +11,12 @@
 /// set: epochs=50, mc-samples=20
 /// ```
 public struct ExperimentBlock: Sendable, Equatable {
-  /// The acquisition functions to run, in the order written (no duplicates).
-  public var acquisitions: [AcquisitionName]
-  /// The model variants to run, in the order written (no duplicates).
-  public var models: [ModelVariant]
+  /// The acquisition functions to run, in the order written (no duplicates); the document
+  /// spells them as their raw values (`bald`, `var-ratios`, ...).
+  public var acquisitions: [AcquisitionFunction]
+  /// Where each cell's uncertainty comes from, in the order written (no duplicates); the
+  /// document's `models:` key spells them as their raw values (`bayesian`, `deterministic`).
+  public var models: [UncertaintySource]
   /// Repetitions per cell, or nil for the profile's default.
   public var repetitions: Int?
   /// Validation-set size, or nil for the profile's default.
@@ -25,8 +29,8 @@ public struct ExperimentBlock: Sendable, Equatable {
 
   /// Creates an experiment declaration.
   public init(
-    acquisitions: [AcquisitionName],
-    models: [ModelVariant],
+    acquisitions: [AcquisitionFunction],
+    models: [UncertaintySource],
     repetitions: Int? = nil,
     validationSize: Int? = nil,
     overrides: [ParameterOverride] = [],
@@ -39,31 +43,6 @@ public struct ExperimentBlock: Sendable, Equatable {
     self.overrides = overrides
     self.line = line
   }
-}
-
-/// An acquisition function as named in documents; the raw values are the spellings accepted
-/// after `acquisitions:`.
-public enum AcquisitionName: String, Sendable, CaseIterable, Hashable {
-  /// Bayesian Active Learning by Disagreement (mutual information).
-  case bald
-  /// Variation Ratios over the modal MC prediction (the authors' code).
-  case varRatios = "var-ratios"
-  /// `1 - max` mean predicted probability (the paper's formula).
-  case varRatiosMean = "var-ratios-mean"
-  /// Entropy of the mean prediction.
-  case maxEntropy = "max-entropy"
-  /// Mean over classes of the standard deviation over MC passes.
-  case meanSTD = "mean-std"
-  /// Uniformly random acquisition (the baseline).
-  case random
-}
-
-/// Which network a cell trains: the paper's Bayesian CNN (MC dropout) or its deterministic twin.
-public enum ModelVariant: String, Sendable, CaseIterable, Hashable {
-  /// MC dropout at acquisition time.
-  case bayesian
-  /// Dropout off at acquisition time.
-  case deterministic
 }
 
 /// One `name=value` override from an experiment's `set:` key.

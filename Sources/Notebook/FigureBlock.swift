@@ -1,3 +1,5 @@
+import Acquisition
+
 /// A ```` ```dbal-figure ```` block: test accuracy against acquired images, one line per series.
 ///
 /// ```
@@ -80,12 +82,12 @@ public enum AccuracyMetric: String, Sendable, CaseIterable, Hashable {
 /// test time): each model with its own metric, ``natural``.
 public struct MetricSelection: Sendable, Equatable, Hashable {
   /// The metric of each model variant named explicitly.
-  public var perModel: [ModelVariant: AccuracyMetric]
+  public var perModel: [UncertaintySource: AccuracyMetric]
   /// The metric of every model not in ``perModel``.
   public var otherwise: AccuracyMetric
 
   /// Creates a selection.
-  public init(perModel: [ModelVariant: AccuracyMetric], otherwise: AccuracyMetric = .mc) {
+  public init(perModel: [UncertaintySource: AccuracyMetric], otherwise: AccuracyMetric = .mc) {
     self.perModel = perModel
     self.otherwise = otherwise
   }
@@ -98,9 +100,11 @@ public struct MetricSelection: Sendable, Equatable, Hashable {
   /// Each model's own metric: MC dropout for the Bayesian CNN, dropout off for the
   /// deterministic one.
   public static let natural = MetricSelection(
-    perModel: [.bayesian: .mc, .deterministic: .deterministic]
+    perModel: [.mcDropout: .mc, .deterministic: .deterministic]
   )
 
   /// The metric plotted for `model`.
-  public func metric(for model: ModelVariant) -> AccuracyMetric { perModel[model] ?? otherwise }
+  public func metric(for model: UncertaintySource) -> AccuracyMetric {
+    perModel[model] ?? otherwise
+  }
 }

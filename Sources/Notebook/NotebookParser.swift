@@ -1,3 +1,5 @@
+import Acquisition
+
 /// Splits a document into prose and fenced DBAL blocks and builds the typed blocks.
 ///
 /// Fences follow CommonMark: up to three spaces of indent, then at least three backticks or
@@ -269,7 +271,7 @@ struct NotebookParser {
       }
       return .uniform(metric)
     }
-    var perModel: [ModelVariant: AccuracyMetric] = [:]
+    var perModel: [UncertaintySource: AccuracyMetric] = [:]
     for item in items {
       let words = item.split(separator: " ").map(String.init)
       guard words.count == 3, words[1] == "for" else {
@@ -284,11 +286,11 @@ struct NotebookParser {
           value: words[0]
         )
       }
-      guard let model = ModelVariant(rawValue: words[2]) else {
+      guard let model = UncertaintySource(rawValue: words[2]) else {
         throw body.invalid(
           entry,
           expected: "a model among "
-            + ModelVariant.allCases.map { "'\($0.rawValue)'" }
+            + UncertaintySource.allCases.map { "'\($0.rawValue)'" }
             .joined(separator: ", "),
           value: words[2]
         )

@@ -48,7 +48,7 @@ struct ProtocolFidelityTests {
   @Test func bayesianVariationRatiosIgnoresTheSinglePassChoice() {
     let bayesian = ScoreStage.Parameters(
       function: .varRatios,
-      model: .bayesian,
+      model: .mcDropout,
       mcSamples: 100,
       poolSubset: 2000,
       singlePassVariationRatios: .leastConfidence
@@ -121,7 +121,7 @@ struct ProtocolFidelityTests {
       target: "keys",
       profile: Profile.smoke.applying(overrides.map { try ProfileOverride(parsing: $0) }),
       cells: [
-        Cell(acquisition: .varRatios, model: .bayesian, repetition: 0),
+        Cell(acquisition: .varRatios, model: .mcDropout, repetition: 0),
         Cell(acquisition: .varRatios, model: .deterministic, repetition: 0),
       ],
       resources: ExperimentResources()
@@ -161,7 +161,7 @@ struct ProtocolFidelityTests {
   @Test func weightDecayDoesNotSplitKeysUnderAGrid() throws {
     let a = try Self.keys(Self.plan(["weight-decay-grid=1,2", "weight-decay=3.5"]))
     let b = try Self.keys(Self.plan(["weight-decay-grid=1,2", "weight-decay=9"]))
-    let cell = Cell(acquisition: .varRatios, model: .bayesian, repetition: 0)
+    let cell = Cell(acquisition: .varRatios, model: .mcDropout, repetition: 0)
     let id = ExperimentPlan.stageID(cell, round: 0, "train")
     #expect(a[id]?.key == b[id]?.key)
   }
@@ -170,7 +170,7 @@ struct ProtocolFidelityTests {
     let before = try Self.keys(Self.plan([]))
     let after = try Self.keys(Self.plan(["deterministic-var-ratios=mode-count"]))
     let bayesian = ExperimentPlan.stageID(
-      Cell(acquisition: .varRatios, model: .bayesian, repetition: 0),
+      Cell(acquisition: .varRatios, model: .mcDropout, repetition: 0),
       round: 0,
       "score"
     )
@@ -316,10 +316,10 @@ struct ProtocolFidelityTests {
 /// Values quoted by documents never state more than the data holds.
 struct PartialValueTests {
   static let cells = [
-    Cell(acquisition: .bald, model: .bayesian, repetition: 0),
-    Cell(acquisition: .bald, model: .bayesian, repetition: 1),
-    Cell(acquisition: .random, model: .bayesian, repetition: 0),
-    Cell(acquisition: .random, model: .bayesian, repetition: 1),
+    Cell(acquisition: .bald, model: .mcDropout, repetition: 0),
+    Cell(acquisition: .bald, model: .mcDropout, repetition: 1),
+    Cell(acquisition: .random, model: .mcDropout, repetition: 0),
+    Cell(acquisition: .random, model: .mcDropout, repetition: 1),
   ]
 
   static func plan() throws -> ExperimentPlan {
@@ -371,7 +371,7 @@ struct PartialValueTests {
 /// Reports point at the dips small last batches leave (paper protocol: 130 labels keep 2).
 struct SmallLastBatchTests {
   @Test func roundsWithTinyLastBatchesAreFoundAndTheirDipMeasured() throws {
-    let cell = Cell(acquisition: .bald, model: .bayesian, repetition: 0)
+    let cell = Cell(acquisition: .bald, model: .mcDropout, repetition: 0)
     let plan = try ExperimentPlan(
       target: "dips",
       profile: Profile.paper.applying([try ProfileOverride(parsing: "repetitions=1")]),

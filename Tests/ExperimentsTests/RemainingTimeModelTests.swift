@@ -9,7 +9,7 @@ import Testing
 /// The ETA's cost model, pinned by hand: training grows with the labelled set, other stages are
 /// per-kind means, unobserved kinds cost nothing.
 struct RemainingTimeModelTests {
-  static let cell = Cell(acquisition: .bald, model: .bayesian, repetition: 0)
+  static let cell = Cell(acquisition: .bald, model: .mcDropout, repetition: 0)
 
   static func plan() throws -> ExperimentPlan {
     try ExperimentPlan(

@@ -19,8 +19,8 @@ struct SmokeLoopTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     let profile = Profile.smoke.applying([try ProfileOverride(parsing: "rounds=3")])
     let cells = [
-      Cell(acquisition: .bald, model: .bayesian, repetition: 0),
-      Cell(acquisition: .random, model: .bayesian, repetition: 0),
+      Cell(acquisition: .bald, model: .mcDropout, repetition: 0),
+      Cell(acquisition: .random, model: .mcDropout, repetition: 0),
     ]
     let plan = try ExperimentPlan(
       target: "loop-test",

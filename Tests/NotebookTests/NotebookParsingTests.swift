@@ -1,3 +1,4 @@
+import Acquisition
 import Notebook
 import TestSupport
 import Testing
@@ -33,7 +34,7 @@ import Testing
       fileName: "fig2.md"
     ).experiment
     #expect(experiment.acquisitions == [.bald, .varRatios, .maxEntropy])
-    #expect(experiment.models == [.bayesian, .deterministic])
+    #expect(experiment.models == [.mcDropout, .deterministic])
     #expect(experiment.repetitions == 3)
     #expect(experiment.validationSize == 100)
     #expect(
@@ -172,11 +173,11 @@ import Testing
 
   @Test func naturalAndPerModelMetricsParse() throws {
     let natural = try #require(try Self.metric("natural"))
-    #expect(natural.metric(for: .bayesian) == .mc)
+    #expect(natural.metric(for: .mcDropout) == .mc)
     #expect(natural.metric(for: .deterministic) == .deterministic)
     #expect(try Self.metric("mc for bayesian, deterministic for deterministic") == natural)
     let flipped = try #require(try Self.metric("deterministic for bayesian"))
-    #expect(flipped.metric(for: .bayesian) == .deterministic)
+    #expect(flipped.metric(for: .mcDropout) == .deterministic)
     #expect(flipped.metric(for: .deterministic) == .mc, "models not named use mc")
     #expect(try Self.metric("deterministic") == .uniform(.deterministic))
   }

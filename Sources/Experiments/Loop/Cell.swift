@@ -5,12 +5,12 @@ public struct Cell: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// The acquisition function.
   public var acquisition: AcquisitionFunction
   /// How the model predicts when scoring.
-  public var model: ModelKind
+  public var model: UncertaintySource
   /// The repetition index, from 0.
   public var repetition: Int
 
   /// Creates a cell.
-  public init(acquisition: AcquisitionFunction, model: ModelKind, repetition: Int) {
+  public init(acquisition: AcquisitionFunction, model: UncertaintySource, repetition: Int) {
     self.acquisition = acquisition
     self.model = model
     self.repetition = repetition

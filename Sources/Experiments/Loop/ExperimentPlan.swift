@@ -24,7 +24,7 @@ public struct ExperimentPlan: Sendable {
   /// The acquisition functions, in the document's order (panels and rows follow it).
   public let acquisitions: [AcquisitionFunction]
   /// The model kinds, in the document's order.
-  public let models: [ModelKind]
+  public let models: [UncertaintySource]
   /// The stage graph.
   public let graph: PipelineGraph
 
@@ -56,8 +56,8 @@ public struct ExperimentPlan: Sendable {
       throw ExperimentError.inDocument(file: document.fileName, line: block.line, error)
     }
     let profile = base.applying(documentOverrides + overrides)
-    let acquisitions = block.acquisitions.map { AcquisitionFunction(rawValue: $0.rawValue)! }
-    let models = block.models.map { ModelKind(rawValue: $0.rawValue)! }
+    let acquisitions = block.acquisitions
+    let models = block.models
     var cells: [Cell] = []
     for repetition in 0..<profile.parameters.repetitions {
       for acquisition in acquisitions {
@@ -102,7 +102,7 @@ public struct ExperimentPlan: Sendable {
     self.profile = profile
     self.cells = cells.sorted()
     var acquisitions: [AcquisitionFunction] = []
-    var models: [ModelKind] = []
+    var models: [UncertaintySource] = []
     for cell in cells {
       if !acquisitions.contains(cell.acquisition) { acquisitions.append(cell.acquisition) }
       if !models.contains(cell.model) { models.append(cell.model) }

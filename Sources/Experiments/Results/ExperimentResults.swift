@@ -67,9 +67,9 @@ public struct ExperimentResults: Sendable {
   }
 
   var acquisitions: [AcquisitionFunction] { plan.acquisitions }
-  var models: [ModelKind] { plan.models }
+  var models: [UncertaintySource] { plan.models }
 
-  func runs(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> [CurveRun] {
+  func runs(_ acquisition: AcquisitionFunction, _ model: UncertaintySource) -> [CurveRun] {
     plan.cells.filter { $0.acquisition == acquisition && $0.model == model }
       .map { CurveRun(repetition: $0.repetition, points: curves[$0] ?? []) }
   }
@@ -81,7 +81,7 @@ public struct ExperimentResults: Sendable {
   public func figure(_ block: FigureBlock) -> FigureData {
     func series(
       _ acquisition: AcquisitionFunction,
-      _ model: ModelKind,
+      _ model: UncertaintySource,
       color: SeriesColor
     )
       -> CurveSeries
@@ -99,7 +99,7 @@ public struct ExperimentResults: Sendable {
         label: label,
         configuration: "\(acquisition.rawValue).\(model.rawValue)",
         color: color,
-        metric: block.metric.metric(for: model.variant),
+        metric: block.metric.metric(for: model),
         runs: runs(acquisition, model)
       )
     }
@@ -126,7 +126,10 @@ public struct ExperimentResults: Sendable {
   /// Whether the cell's scores are the same for every point, so that it acquires uniformly at
   /// random within the scored subset (through the seeded tie-break): Random itself, and BALD,
   /// mode-count Variation Ratios and Mean STD of a deterministic model (one pass).
-  public func isRandomSelection(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> Bool {
+  public func isRandomSelection(
+    _ acquisition: AcquisitionFunction,
+    _ model: UncertaintySource
+  ) -> Bool {
     if acquisition == .random { return false }  // labelled as what it is already
     guard model == .deterministic else { return false }
     switch acquisition {
@@ -136,9 +139,9 @@ public struct ExperimentResults: Sendable {
     }
   }
 
-  static func color(_ model: ModelKind) -> SeriesColor {
+  static func color(_ model: UncertaintySource) -> SeriesColor {
     switch model {
-    case .bayesian: .bayesian
+    case .mcDropout: .bayesian
     case .deterministic: .deterministic
     }
   }
@@ -207,7 +210,7 @@ public struct ExperimentResults: Sendable {
         let curves = runs(acquisition, model).filter { !$0.points.isEmpty }
         guard !curves.isEmpty else {
           let paperValues = thresholds.map { threshold in
-            model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
+            model == .mcDropout ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
           }
           for paper in paperValues {
             row += ["not computed yet", "not computed yet", paper.map(String.init) ?? "–", "–"]
@@ -219,7 +222,7 @@ public struct ExperimentResults: Sendable {
           let mc = meanCrossing(curves, errorPercent: threshold, metric: .mc)
           let off = meanCrossing(curves, errorPercent: threshold, metric: .deterministic)
           let paper =
-            model == .bayesian ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
+            model == .mcDropout ? PaperNumbers.acquiredToError[acquisition]?[threshold] : nil
           row += [mc.text, off.text, paper.map(String.init) ?? "–"]
           if let mean = mc.mean, let paper {
             row.append(String(format: "%+.0f", mean - Double(paper)))
@@ -245,7 +248,7 @@ public struct ExperimentResults: Sendable {
     )
   }
 
-  private func rowName(_ acquisition: AcquisitionFunction, _ model: ModelKind) -> String {
+  private func rowName(_ acquisition: AcquisitionFunction, _ model: UncertaintySource) -> String {
     models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
   }
 
@@ -255,7 +258,7 @@ public struct ExperimentResults: Sendable {
     for model in models {
       for acquisition in acquisitions {
         let finals = runs(acquisition, model).compactMap { $0.points.last }
-        let paper = model == .bayesian ? PaperNumbers.errorAtEnd[acquisition] : nil
+        let paper = model == .mcDropout ? PaperNumbers.errorAtEnd[acquisition] : nil
         let name = rowName(acquisition, model)
         guard !finals.isEmpty else {
           rows.append([name, "–", "–", "–", paper.map { Self.percent($0) } ?? "–", "–", "–"])
@@ -332,7 +335,7 @@ public struct ExperimentResults: Sendable {
       var dips: [Double] = []
       for cell in plan.cells {
         guard let points = curves[cell], round + 1 < points.count, round >= 1 else { continue }
-        let m = metric.metric(for: cell.model.variant)
+        let m = metric.metric(for: cell.model)
         let neighbours = (points[round - 1].accuracy(m) + points[round + 1].accuracy(m)) / 2
         dips.append(100 * (points[round].accuracy(m) - neighbours))
       }

@@ -119,7 +119,7 @@ public enum ProtocolDescription {
     }
     row(
       "Scoring passes",
-      models.contains(.bayesian)
+      models.contains(.mcDropout)
         ? "T = \(p.mcSamples) MC-dropout passes (both dropout layers, independent masks per image)"
         : "one deterministic pass",
       "MC dropout (T not stated)",
@@ -144,7 +144,7 @@ public enum ProtocolDescription {
       row(
         "Figure `\(figure.id)`",
         plan.models.map {
-          "\($0.displayName): " + metricName(figure.metric.metric(for: $0.variant))
+          "\($0.displayName): " + metricName(figure.metric.metric(for: $0))
         }
         .joined(separator: "; "),
         models.contains(.deterministic)

@@ -19,7 +19,7 @@ public struct ScoreStage: Stage {
     /// The acquisition function.
     public var function: AcquisitionFunction
     /// How the model predicts.
-    public var model: ModelKind
+    public var model: UncertaintySource
     /// MC-dropout passes for Bayesian models (ignored, and recorded as 1, for deterministic).
     public var mcSamples: Int
     /// Pool points scored (0 = all).
@@ -32,7 +32,7 @@ public struct ScoreStage: Stage {
     /// Ratios and `mcSamples` is normalised to 1 for deterministic models.
     public init(
       function: AcquisitionFunction,
-      model: ModelKind,
+      model: UncertaintySource,
       mcSamples: Int,
       poolSubset: Int,
       singlePassVariationRatios: SinglePassVariationRatios
@@ -82,7 +82,7 @@ public struct ScoreStage: Stage {
       let images = data.trainingImages(at: subset)
       let probabilities = try resources.withEngine { engine in
         switch parameters.model {
-        case .bayesian:
+        case .mcDropout:
           try engine.predictMonteCarlo(
             model,
             images: images,
@@ -93,7 +93,7 @@ public struct ScoreStage: Stage {
           try engine.predictProbabilities(model, images: images)
         }
       }
-      let passes = parameters.model == .bayesian ? parameters.mcSamples : 1
+      let passes = parameters.model == .mcDropout ? parameters.mcSamples : 1
       // For one pass, `var-ratios-mean` is exactly the paper's 1 - max_c p_c.
       scores = parameters.effectiveFunction.scores(
         MCProbabilities(
