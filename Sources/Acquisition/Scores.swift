@@ -47,8 +47,21 @@ enum Scores {
         }
       }
     }
+    // Samples that agree exactly (one pass, or an ensemble of identical members) carry no
+    // disagreement: BALD is exactly 0 there, not the rounding residue of the two entropies.
+    let agreeing = (0..<p.points).map { n in
+      p.values.withUnsafeBufferPointer { values in
+        (1..<p.passes).allSatisfy { t in
+          (0..<p.classes).allSatisfy { c in
+            values[(t * p.points + n) * p.classes + c] == values[n * p.classes + c]
+          }
+        }
+      }
+    }
     // Jensen: H[mean] >= mean H, so the clamp only removes rounding residue.
-    return (0..<p.points).map { n in max(0, entropyOfMean[n] - meanEntropy[n] / Double(p.passes)) }
+    return (0..<p.points).map { n in
+      agreeing[n] ? 0 : max(0, entropyOfMean[n] - meanEntropy[n] / Double(p.passes))
+    }
   }
 
   static func variationRatios(_ p: MCProbabilities) -> [Double] {

@@ -5,7 +5,11 @@
 /// mean `[N, C]` is its predictive distribution for evaluation:
 /// - ``deterministic``: one pass with dropout off, `S = 1` (the paper's deterministic CNN);
 /// - ``mcDropout``: `T` stochastic passes of one network with dropout on, `S = T` (the paper's
-///   Bayesian CNN; Gal & Ghahramani 2016).
+///   Bayesian CNN; Gal & Ghahramani 2016);
+/// - ``deepEnsemble``: `M` networks trained independently on the same labelled set, each one
+///   pass with dropout off, `S = M`; or `T` MC-dropout passes of each, `S = M x T`
+///   (Lakshminarayanan et al. 2017; Beluch et al. 2018, "The Power of Ensembles for Active
+///   Learning in Image Classification").
 ///
 /// The raw values are the spellings of the literate documents, cell ids (`bald.bayesian.r0`)
 /// and cache keys: `bayesian` is the paper's name for the MC-dropout CNN.
@@ -14,20 +18,28 @@ public enum UncertaintySource: String, CaseIterable, Sendable, Codable, Hashable
   case mcDropout = "bayesian"
   /// One deterministic pass with dropout off: `S = 1`.
   case deterministic
+  /// `M` independently trained members: `S = M` (or `M x T` with MC dropout in each member).
+  case deepEnsemble = "ensemble"
 
   /// The name used in figures and tables.
   public var displayName: String {
     switch self {
     case .mcDropout: "Bayesian CNN"
     case .deterministic: "Deterministic CNN"
+    case .deepEnsemble: "Deep ensemble"
     }
   }
 
-  /// The number of probability samples `S` it yields, given `T` MC-dropout passes.
-  public func sampleCount(mcSamples: Int) -> Int {
+  /// The number of probability samples `S` it yields, given `T` MC-dropout passes, `M`
+  /// ensemble members and whether the members predict with MC dropout.
+  public func sampleCount(mcSamples: Int, ensembleSize: Int, membersUseMCDropout: Bool) -> Int {
     switch self {
     case .mcDropout: mcSamples
     case .deterministic: 1
+    case .deepEnsemble: ensembleSize * (membersUseMCDropout ? mcSamples : 1)
     }
   }
+
+  /// How many networks each round trains: `M` for an ensemble, else one.
+  public func networkCount(ensembleSize: Int) -> Int { self == .deepEnsemble ? ensembleSize : 1 }
 }

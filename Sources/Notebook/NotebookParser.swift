@@ -190,7 +190,7 @@ struct NotebookParser {
     case .table:
       let body = try BlockBody(
         kind: kind,
-        allowedKeys: ["id", "kind", "errors", "caption", "label"],
+        allowedKeys: ["id", "kind", "errors", "acquired", "caption", "label"],
         lines: lines,
         file: file,
         openingLine: openingLine
@@ -205,11 +205,24 @@ struct NotebookParser {
       } else if tableKind == .acquiredToError {
         thresholds = TableBlock.defaultErrorThresholds
       }
+      var acquired: [Int] = []
+      if let entry = body.optional("acquired") {
+        guard tableKind == .accuracyAt else {
+          throw body.invalid(entry, expected: "no 'acquired:' for kind \(tableKind.rawValue)")
+        }
+        acquired = try acquiredCounts(entry, in: body)
+      } else if tableKind == .accuracyAt {
+        throw body.invalid(
+          try body.required("kind"),
+          expected: "an 'acquired:' list with kind accuracy-at, such as 'acquired: 100, 500, 1000'"
+        )
+      }
       return .table(
         TableBlock(
           id: try body.identifier(body.required("id")),
           kind: tableKind,
           errorThresholds: thresholds,
+          acquiredCounts: acquired,
           caption: try body.optional("caption").map(body.text),
           label: try body.optional("label").map(body.text),
           line: openingLine
@@ -301,6 +314,24 @@ struct NotebookParser {
       perModel[model] = metric
     }
     return MetricSelection(perModel: perModel)
+  }
+
+  private func acquiredCounts(
+    _ entry: BlockBody.Entry,
+    in body: BlockBody
+  )
+    throws(NotebookError) -> [Int]
+  {
+    try body.list(entry).map { (item) throws(NotebookError) -> Int in
+      guard let count = Int(item), count >= 0 else {
+        throw body.invalid(
+          entry,
+          expected: "numbers of acquired images, such as '100, 500, 1000'",
+          value: item
+        )
+      }
+      return count
+    }
   }
 
   private func errorThresholds(

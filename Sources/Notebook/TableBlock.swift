@@ -14,6 +14,9 @@ public struct TableBlock: Sendable, Equatable {
   /// Test-error thresholds in percent (each in (0, 100)) for ``TableKind/acquiredToError``;
   /// empty for other kinds.
   public var errorThresholds: [Double]
+  /// Numbers of acquired images at which ``TableKind/accuracyAt`` reports test accuracy;
+  /// empty for other kinds.
+  public var acquiredCounts: [Int]
   /// The label shown before the title, e.g. `Figure 2` to follow the paper's numbering; nil
   /// numbers the tables of the document in order.
   public var label: String?
@@ -31,6 +34,7 @@ public struct TableBlock: Sendable, Equatable {
     id: String,
     kind: TableKind,
     errorThresholds: [Double] = [],
+    acquiredCounts: [Int] = [],
     caption: String? = nil,
     label: String? = nil,
     line: Int
@@ -38,6 +42,7 @@ public struct TableBlock: Sendable, Equatable {
     self.id = id
     self.kind = kind
     self.errorThresholds = errorThresholds
+    self.acquiredCounts = acquiredCounts
     self.caption = caption
     self.label = label
     self.line = line
@@ -50,4 +55,7 @@ public enum TableKind: String, Sendable, CaseIterable, Hashable {
   case acquiredToError = "acquired-to-error"
   /// Test error after the last acquisition round (the paper's Table 2).
   case errorAtEnd = "error-at-end"
+  /// Test accuracy at given numbers of acquired images (`acquired: 100, 500, 1000`), each
+  /// source by its natural metric.
+  case accuracyAt = "accuracy-at"
 }

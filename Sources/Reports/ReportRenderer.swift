@@ -361,10 +361,17 @@ private struct NodeBuilder {
     ])
 
     let cells = provenance.cells
+    // The recorded compute time of a cell's evaluated rounds, per round: the cost of each
+    // uncertainty source side by side (an ensemble trains M networks a round).
+    func perRound(_ cell: CellExecution) -> String {
+      let rounds = cell.roundsCached + cell.roundsExecuted
+      return rounds == 0 ? "–" : TextFormatting.duration(cell.computeSeconds / Double(rounds))
+    }
     var stageRows: [[[Inline]]] = cells.map { cell in
       [
         [.code(cell.cell)], [.text("\(cell.roundsCached)")], [.text("\(cell.roundsExecuted)")],
         [.text(TextFormatting.duration(cell.computeSeconds))],
+        [.text(perRound(cell))],
         [.text(cell.computedBy.isEmpty ? "–" : cell.computedBy.joined(separator: "; "))],
       ]
     }
@@ -372,6 +379,7 @@ private struct NodeBuilder {
       [.strong("Total")], [.strong("\(cells.map(\.roundsCached).reduce(0, +))")],
       [.strong("\(cells.map(\.roundsExecuted).reduce(0, +))")],
       [.strong(TextFormatting.duration(cells.map(\.computeSeconds).reduce(0, +)))], [.text("")],
+      [.text("")],
     ])
 
     let software = provenance.software
@@ -411,11 +419,11 @@ private struct NodeBuilder {
       .table(
         TableNode(
           columns: [
-            "Cell", "Rounds cached", "Rounds executed", "Compute time",
+            "Cell", "Rounds cached", "Rounds executed", "Compute time", "Per round",
             "Computed by (code, oneDNN ISA, threads, CPU: stages)",
           ],
           rows: stageRows,
-          numericColumns: [1, 2, 3]
+          numericColumns: [1, 2, 3, 4]
         )
       ),
       .heading(level: 3, text: "Software and hardware", anchor: "provenance-environment"),

@@ -92,6 +92,9 @@ public struct ExperimentPlan: Sendable {
           + "could not acquire \(p.acquireCount) images; raise pool-subset (0 = the whole pool)"
       )
     }
+    if cells.contains(where: { $0.model == .deepEnsemble }) {
+      try Self.checkEnsemble(p)
+    }
     guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
       throw ExperimentError.infeasible(
         "weight-decay-grid tunes c on the validation set, but validation is 0; set validation "
@@ -131,6 +134,37 @@ public struct ExperimentPlan: Sendable {
     self.graph = graph
   }
 
+  /// A deep ensemble needs two members or more, and its probability samples must fit in
+  /// memory (half of this machine's, leaving the rest to the engine and the system).
+  static func checkEnsemble(
+    _ p: ExperimentParameters,
+    physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory
+  ) throws {
+    guard p.ensembleSize >= 2 else {
+      throw ExperimentError.infeasible(
+        "ensemble-size=\(p.ensembleSize): a deep ensemble needs at least 2 members (Beluch et "
+          + "al. 2018 use 5); set ensemble-size to 2 or more"
+      )
+    }
+    let mc = p.ensembleDropout == .mcDropout
+    let scoring =
+      p.ensembleSize * (mc ? p.mcSamples : 1)
+      * (p.poolSubset == 0 ? 60_000 : p.poolSubset)
+    let evaluation =
+      p.ensembleSize * (mc ? p.testMCSamples : 1)
+      * (p.testSubset == 0 ? 10_000 : p.testSubset)
+    // Float32 probabilities of 10 classes; evaluation holds the dropout-off ones as well.
+    let bytes = UInt64(max(scoring, evaluation + p.ensembleSize * 10_000)) * 10 * 4
+    guard bytes <= physicalMemory / 2 else {
+      throw ExperimentError.infeasible(
+        "ensemble-size=\(p.ensembleSize)\(mc ? " with ensemble-dropout=mc-dropout" : ""): its "
+          + "probability samples need \(bytes / 1_000_000) MB, more than half of this machine's "
+          + "\(physicalMemory / 1_000_000) MB; use fewer members"
+          + (mc ? ", fewer MC samples or ensemble-dropout=off" : " or a smaller pool-subset")
+      )
+    }
+  }
+
   // MARK: - Stage ids
 
   /// The split stage of a repetition.
@@ -139,6 +173,30 @@ public struct ExperimentPlan: Sendable {
   /// The stage `kind` (train, evaluate, score, acquire) of `cell` in `round`.
   public static func stageID(_ cell: Cell, round: Int, _ kind: String) -> StageID {
     StageID("cells/\(cell)/round-\(String(format: "%03d", round))/\(kind)")
+  }
+
+  /// The train stage of ensemble member `member` (0 is the cell's `train` stage, which every
+  /// source has; members 1... are `train-member-1`, ...).
+  public static func trainID(_ cell: Cell, round: Int, member: Int) -> StageID {
+    stageID(cell, round: round, member == 0 ? "train" : "train-member-\(member)")
+  }
+
+  /// The seed of ensemble member `member`'s training: member 0 trains from the seed of the
+  /// round's single network (so it is the network an MC-dropout cell with the same labelled
+  /// set trains, computed once), members 1... from the position (train, repetition, round,
+  /// member).
+  static func trainSeed(
+    _ p: ExperimentParameters,
+    repetition: Int,
+    round: Int,
+    member: Int
+  ) -> UInt64 {
+    member == 0
+      ? seed(p, "train", repetition, round)
+      : SeededGenerator.derive(
+        root: UInt64(p.seed),
+        path: [.name("train"), .index(repetition), .index(round), .index(member)]
+      )
   }
 
   /// Where the labelled set used in `round` of `cell` comes from.
@@ -193,29 +251,36 @@ public struct ExperimentPlan: Sendable {
   ) throws {
     let data = StageInput.artifact(preprocessID, "mnist")
     let group = cell.description
+    let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
+    let ensemble = cell.model == .deepEnsemble
     for round in 0...p.rounds {
-      let train = stageID(cell, round: round, "train")
-      try graph.add(
-        StageNode(
-          id: train,
-          stage: TrainStage(
-            parameters: .init(
-              initialisation: p.initialisation,
-              epochs: p.epochs,
-              batchSize: p.batchSize,
-              lastBatch: p.lastBatch,
-              weightDecay: p.weightDecay,
-              weightDecayGrid: p.weightDecayGrid,
-              learningRate: p.learningRate
+      // Every network of the round (one, or M ensemble members) is its own train stage.
+      var models: [String: StageInput] = [:]
+      for member in 0..<networks {
+        let id = trainID(cell, round: round, member: member)
+        try graph.add(
+          StageNode(
+            id: id,
+            stage: TrainStage(
+              parameters: .init(
+                initialisation: p.initialisation,
+                epochs: p.epochs,
+                batchSize: p.batchSize,
+                lastBatch: p.lastBatch,
+                weightDecay: p.weightDecay,
+                weightDecayGrid: p.weightDecayGrid,
+                learningRate: p.learningRate
+              ),
+              resources: resources
             ),
-            resources: resources
-          ),
-          inputs: ["data": data, "labelled": labelledInput(cell, round: round)],
-          seed: seed(p, "train", cell.repetition, round),
-          group: group,
-          round: round
+            inputs: ["data": data, "labelled": labelledInput(cell, round: round)],
+            seed: trainSeed(p, repetition: cell.repetition, round: round, member: member),
+            group: group,
+            round: round
+          )
         )
-      )
+        models[PredictiveSamples.inputName(member: member)] = .artifact(id, "model")
+      }
       try graph.add(
         StageNode(
           id: stageID(cell, round: round, "evaluate"),
@@ -226,11 +291,13 @@ public struct ExperimentPlan: Sendable {
               testSubsetSeed: SeededGenerator.derive(
                 root: UInt64(p.seed),
                 path: [.name("test-subset")]
-              )
+              ),
+              ensembleSize: ensemble ? p.ensembleSize : nil,
+              ensembleDropout: ensemble ? p.ensembleDropout : nil
             ),
             resources: resources
           ),
-          inputs: ["data": data, "model": .artifact(train, "model")],
+          inputs: models.merging(["data": data]) { $1 },
           seed: seed(p, "evaluate", cell.repetition, round),
           group: group,
           round: round
@@ -247,14 +314,15 @@ public struct ExperimentPlan: Sendable {
               model: cell.model,
               mcSamples: p.mcSamples,
               poolSubset: p.poolSubset,
-              singlePassVariationRatios: p.deterministicVarRatios
+              singlePassVariationRatios: p.deterministicVarRatios,
+              ensembleSize: p.ensembleSize,
+              ensembleDropout: p.ensembleDropout
             ),
             resources: resources
           ),
-          inputs: [
-            "data": data, "model": .artifact(train, "model"),
-            "labelled": labelledInput(cell, round: round),
-          ],
+          inputs: models.merging([
+            "data": data, "labelled": labelledInput(cell, round: round),
+          ]) { $1 },
           seed: seed(p, "score", cell.repetition, round),
           group: group,
           round: round

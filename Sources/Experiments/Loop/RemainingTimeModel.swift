@@ -38,7 +38,8 @@ public struct RemainingTimeModel: Sendable {
     let p = plan.profile.parameters
     var facts: [StageID: StageFacts] = [:]
     for node in plan.graph.nodes {
-      let kind = node.id.rawValue.split(separator: "/").last.map(String.init) ?? ""
+      var kind = node.id.rawValue.split(separator: "/").last.map(String.init) ?? ""
+      if kind.hasPrefix("train-member-") { kind = "train" }  // ensemble members train alike
       facts[node.id] = StageFacts(
         kind: kind,
         deterministic: node.group?.contains(".deterministic.") ?? false,

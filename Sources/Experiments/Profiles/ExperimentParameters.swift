@@ -52,6 +52,14 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   public var learningRate: Double
   /// The run's root seed; every random draw derives from it and the draw's position.
   public var seed: Int
+  /// Members M of a deep ensemble (cells whose uncertainty source is `ensemble`): each a fresh
+  /// network of the paper's architecture trained with the same protocol on the same labelled
+  /// set, initialised and shuffled from its own seed (Beluch et al. 2018 use 5).
+  public var ensembleSize: Int
+  /// How ensemble members predict when scoring and evaluating: one pass with dropout off
+  /// (`S = M`, the ensemble alone approximates the posterior) or `T` MC-dropout passes each
+  /// (`S = M x T`, the combination Beluch et al. also report).
+  public var ensembleDropout: EnsembleDropout
 
   /// The paper's protocol (§5.1, with the authors' code where the paper is silent).
   public static let paper = ExperimentParameters(
@@ -72,7 +80,9 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
     weightDecayGrid: [],
     deterministicVarRatios: .leastConfidence,
     learningRate: 1e-3,
-    seed: 0
+    seed: 0,
+    ensembleSize: 5,
+    ensembleDropout: .off
   )
 
   /// The weight-decay constants a round trains with: the grid, or the one fixed c.
@@ -84,6 +94,14 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   public var totalAcquired: Int { rounds * acquireCount }
   /// Size of the initial labelled set.
   public var initialLabelled: Int { initialPerClass * 10 }
+}
+
+/// How the members of a deep ensemble predict.
+public enum EnsembleDropout: String, Sendable, Hashable, Codable, CaseIterable {
+  /// One pass with dropout off per member: `S = M`.
+  case off
+  /// `T` MC-dropout passes per member: `S = M x T`.
+  case mcDropout = "mc-dropout"
 }
 
 /// A named set of parameter values: `paper` (the default), `quick` and `smoke`.

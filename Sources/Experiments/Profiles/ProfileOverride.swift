@@ -70,6 +70,17 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     ),
     .double("learning-rate", \.learningRate, 1e-9...10, "Adam learning rate"),
     .int("seed", \.seed, 0...Double(Int32.max), "root seed"),
+    .int(
+      "ensemble-size",
+      \.ensembleSize,
+      1...100,
+      "members M of a deep ensemble (source ensemble)"
+    ),
+    .choice(
+      "ensemble-dropout",
+      \.ensembleDropout,
+      "how ensemble members predict: off (one pass each, S = M) or mc-dropout (T each, S = M x T)"
+    ),
   ]
 
   /// The description of one overridable parameter.

@@ -143,6 +143,7 @@ public struct ExperimentResults: Sendable {
     switch model {
     case .mcDropout: .bayesian
     case .deterministic: .deterministic
+    case .deepEnsemble: .ensemble
     }
   }
 
@@ -153,7 +154,56 @@ public struct ExperimentResults: Sendable {
     switch block.kind {
     case .acquiredToError: acquiredToErrorTable(thresholds: block.errorThresholds)
     case .errorAtEnd: errorAtEndTable()
+    case .accuracyAt: accuracyAtTable(acquired: block.acquiredCounts)
     }
+  }
+
+  /// Test accuracy at each number of acquired images in `counts`, mean over the repetitions
+  /// that have reached it, each source by its natural metric (MC dropout and ensembles by their
+  /// predictive mean, the deterministic CNN with dropout off).
+  func accuracyAtTable(acquired counts: [Int]) -> TableData {
+    let p = plan.profile.parameters
+    var rows: [[String]] = []
+    for acquisition in acquisitions {
+      for model in models {
+        let metric = MetricSelection.natural.metric(for: model)
+        let curves = runs(acquisition, model)
+        var row = ["\(acquisition.displayName)", model.displayName]
+        for count in counts {
+          guard count <= p.totalAcquired else {
+            row.append("– (the profile acquires \(p.totalAcquired))")
+            continue
+          }
+          let values = curves.compactMap { run in
+            run.points.first { $0.acquired == count }.map { $0.accuracy(metric) }
+          }
+          guard !values.isEmpty else {
+            row.append("– (not computed yet)")
+            continue
+          }
+          let mean = values.reduce(0, +) / Double(values.count)
+          row.append(
+            String(format: "%.2f%%", 100 * mean)
+              + (values.count < curves.count
+                ? " (\(values.count) of \(curves.count) repetitions so far)" : "")
+          )
+        }
+        rows.append(row)
+      }
+    }
+    return TableData(
+      columns: ["Acquisition function", "Uncertainty source"]
+        + counts.map { "Test accuracy at \($0) acquired" },
+      rows: rows,
+      notes: [
+        "Mean over repetitions of the test accuracy after the given number of acquired "
+          + "images. MC dropout: the mean of T = \(p.testMCSamples) MC-dropout softmax passes; "
+          + "deep ensemble (M = \(p.ensembleSize)): the mean of its members' predictions "
+          + (p.ensembleDropout == .mcDropout
+            ? "(T = \(p.testMCSamples) MC-dropout passes each)" : "(dropout off)")
+          + "; deterministic CNN: one pass with dropout off."
+      ]
+    )
   }
 
   /// Acquired images at which a repetition's test error (by `metric`) first reaches `error`

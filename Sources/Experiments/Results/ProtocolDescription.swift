@@ -144,7 +144,7 @@ public enum ProtocolDescription {
       row(
         "Figure `\(figure.id)`",
         plan.models.map {
-          "\($0.displayName): " + metricName(figure.metric.metric(for: $0))
+          "\($0.displayName): " + metricName(figure.metric.metric(for: $0), source: $0)
         }
         .joined(separator: "; "),
         models.contains(.deterministic)
@@ -173,6 +173,23 @@ public enum ProtocolDescription {
           : "overridden (`deterministic-var-ratios=mode-count`): the authors' degenerate form"
       )
     }
+    if models.contains(.deepEnsemble) {
+      row(
+        "Deep ensemble",
+        "M = \(p.ensembleSize) networks per round, each trained like the single network from "
+          + "its own seed (repetition, round, member; member 0 is the MC-dropout cell's network "
+          + "on the same labelled set), predicting "
+          + (p.ensembleDropout == .mcDropout
+            ? "with T = \(p.mcSamples) MC-dropout passes each (S = M x T) to score and "
+              + "T = \(p.testMCSamples) each to test"
+            : "with dropout off (S = M)")
+          + "; test accuracy of the members' mean prediction, and the members' mean accuracy",
+        "not in the paper",
+        "not in the authors' code",
+        "Beluch et al. (2018): M = 5 members of the same architecture, acquisition functions "
+          + "on their softmax outputs"
+      )
+    }
     if plan.acquisitions.contains(.meanSTD) {
       row(
         "Mean STD",
@@ -196,10 +213,17 @@ public enum ProtocolDescription {
     )
   }
 
-  static func metricName(_ metric: AccuracyMetric) -> String {
-    switch metric {
-    case .mc: "MC-dropout accuracy"
-    case .deterministic: "dropout-off accuracy"
+  static func metricName(
+    _ metric: AccuracyMetric,
+    source: UncertaintySource = .mcDropout
+  )
+    -> String
+  {
+    switch (metric, source) {
+    case (.mc, .deepEnsemble): "accuracy of the members' mean prediction"
+    case (.deterministic, .deepEnsemble): "accuracy of the members' mean dropout-off prediction"
+    case (.mc, _): "MC-dropout accuracy"
+    case (.deterministic, _): "dropout-off accuracy"
     }
   }
 }

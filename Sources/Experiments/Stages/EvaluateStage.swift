@@ -1,3 +1,4 @@
+import Acquisition
 import Foundation
 import HDF5Store
 import NeuralEngine
@@ -6,6 +7,12 @@ import PipelineCore
 /// Measures a trained model's test accuracy two ways: deterministic (dropout off, weight
 /// scaling; what the authors' code reports) and MC-averaged (mean of T stochastic softmax
 /// outputs; what the paper's text describes).
+///
+/// For a deep ensemble of M members (inputs `model`, `model-1`, ... `model-(M-1)`):
+/// `accuracy_deterministic` is the accuracy of the mean of the members' dropout-off
+/// predictions, `accuracy_mc` that of the ensemble's predictive mean as it scores the pool
+/// (the same, or the mean of M x T MC-dropout passes when members use MC dropout), and
+/// `accuracy_members_mean` the members' mean accuracy (dropout off).
 public struct EvaluateStage: Stage {
   /// The evaluation's semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {
@@ -17,11 +24,25 @@ public struct EvaluateStage: Stage {
     /// run's root seed only, so every round and repetition sees the same images.
     public var testSubsetSeed: UInt64
 
+    /// The members M of a deep ensemble; nil for one network (so that it splits no other
+    /// cache key).
+    public var ensembleSize: Int?
+    /// How the ensemble's members predict; nil for one network.
+    public var ensembleDropout: EnsembleDropout?
+
     /// The parameters; `testSubsetSeed` is normalised to 0 when the whole test set is used.
-    public init(mcSamples: Int, testSubset: Int, testSubsetSeed: UInt64) {
+    public init(
+      mcSamples: Int,
+      testSubset: Int,
+      testSubsetSeed: UInt64,
+      ensembleSize: Int? = nil,
+      ensembleDropout: EnsembleDropout? = nil
+    ) {
       self.mcSamples = mcSamples
       self.testSubset = testSubset
       self.testSubsetSeed = testSubset == 0 ? 0 : testSubsetSeed
+      self.ensembleSize = ensembleSize
+      self.ensembleDropout = ensembleSize == nil ? nil : (ensembleDropout ?? .off)
     }
   }
 
@@ -44,6 +65,10 @@ public struct EvaluateStage: Stage {
 
   /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
+    if parameters.ensembleSize != nil {
+      try runEnsemble(context)
+      return
+    }
     let data = try resources.dataset(at: context.inputURL("data"))
     let modelFile = try HDF5File.open(context.inputURL("model").path)
     let model = try BayesianCNN(readingFrom: modelFile)
@@ -84,6 +109,69 @@ public struct EvaluateStage: Stage {
     try file.write([monteCarloAccuracy], shape: [], to: "accuracy_mc")
     try file.write([Int64(labels.count)], shape: [], to: "test_count")
     if let weightDecay { try file.write([weightDecay], shape: [], to: "weight_decay") }
+    try file.close()
+  }
+
+  /// The evaluation of a deep ensemble (see the type's documentation).
+  private func runEnsemble(_ context: StageContext) throws {
+    let members = parameters.ensembleSize ?? 1
+    let dropout = parameters.ensembleDropout ?? .off
+    let data = try resources.dataset(at: context.inputURL("data"))
+    let networks = try PredictiveSamples.networks(context, count: members)
+    let (images, labels) = data.testSet(
+      stratifiedSubset: parameters.testSubset,
+      seed: parameters.testSubsetSeed
+    )
+    var generator = SeededGenerator(seed: context.seed ?? 0)
+    let (off, predictive) = try resources.withEngine { engine in
+      let off = try PredictiveSamples(
+        source: .deepEnsemble,
+        mcSamples: 1,
+        ensembleDropout: .off
+      ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
+      let predictive =
+        dropout == .off
+        ? off
+        : try PredictiveSamples(
+          source: .deepEnsemble,
+          mcSamples: parameters.mcSamples,
+          ensembleDropout: .mcDropout
+        ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
+      return (off, predictive)
+    }
+    let classes = off.classes
+    let ensembleAccuracy = Self.accuracy(
+      off.values,
+      passes: members,
+      labels: labels,
+      classes: classes
+    )
+    let memberAccuracies = (0..<members).map {
+      Self.accuracy(
+        off.values,
+        passes: members,
+        using: $0..<($0 + 1),
+        labels: labels,
+        classes: classes
+      )
+    }
+    let predictiveAccuracy = Self.accuracy(
+      predictive.values,
+      passes: predictive.passes,
+      labels: labels,
+      classes: classes
+    )
+    let file = try HDF5File.create(context.outputURL("metrics").path)
+    try file.write([ensembleAccuracy], shape: [], to: "accuracy_deterministic")
+    try file.write([predictiveAccuracy], shape: [], to: "accuracy_mc")
+    try file.write(
+      [memberAccuracies.reduce(0, +) / Double(members)],
+      shape: [],
+      to: "accuracy_members_mean"
+    )
+    try file.write(memberAccuracies, shape: [members], to: "accuracy_members")
+    try file.write([Int64(members)], shape: [], to: "ensemble_size")
+    try file.write([Int64(labels.count)], shape: [], to: "test_count")
     try file.close()
   }
 

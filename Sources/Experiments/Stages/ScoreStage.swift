@@ -27,22 +27,43 @@ public struct ScoreStage: Stage {
     /// How a deterministic model scores `var-ratios`; nil for every other cell, so that it
     /// splits no other cache key.
     public var singlePassVariationRatios: SinglePassVariationRatios?
+    /// The ensemble's members M; nil unless the source is a deep ensemble (so that it splits
+    /// no other cache key).
+    public var ensembleSize: Int?
+    /// How the ensemble's members predict; nil unless the source is a deep ensemble.
+    public var ensembleDropout: EnsembleDropout?
 
     /// The parameters; `singlePassVariationRatios` is kept only for deterministic Variation
-    /// Ratios and `mcSamples` is normalised to 1 for deterministic models.
+    /// Ratios, the ensemble's only for ensembles, and `mcSamples` is normalised to 1 where no
+    /// MC dropout is used (deterministic models, ensembles of dropout-off members).
     public init(
       function: AcquisitionFunction,
       model: UncertaintySource,
       mcSamples: Int,
       poolSubset: Int,
-      singlePassVariationRatios: SinglePassVariationRatios
+      singlePassVariationRatios: SinglePassVariationRatios,
+      ensembleSize: Int = 1,
+      ensembleDropout: EnsembleDropout = .off
     ) {
       self.function = function
       self.model = model
-      self.mcSamples = model == .deterministic ? 1 : mcSamples
+      let usesMC =
+        model == .mcDropout || (model == .deepEnsemble && ensembleDropout == .mcDropout)
+      self.mcSamples = usesMC ? mcSamples : 1
       self.poolSubset = poolSubset
       self.singlePassVariationRatios =
         model == .deterministic && function == .varRatios ? singlePassVariationRatios : nil
+      self.ensembleSize = model == .deepEnsemble ? ensembleSize : nil
+      self.ensembleDropout = model == .deepEnsemble ? ensembleDropout : nil
+    }
+
+    /// How the stage turns its networks into probability samples.
+    var predictive: PredictiveSamples {
+      PredictiveSamples(
+        source: model,
+        mcSamples: mcSamples,
+        ensembleDropout: ensembleDropout ?? .off
+      )
     }
 
     /// The scoring rule actually applied to the probabilities.
@@ -78,31 +99,21 @@ public struct ScoreStage: Stage {
     var scores = [Double](repeating: 0, count: subset.count)
     if parameters.function.needsPredictions && !subset.isEmpty {
       let data = try resources.dataset(at: context.inputURL("data"))
-      let model = try ModelArtifact.read(from: context.inputURL("model"))
+      let networks = try PredictiveSamples.networks(
+        context,
+        count: parameters.ensembleSize ?? 1
+      )
       let images = data.trainingImages(at: subset)
       let probabilities = try resources.withEngine { engine in
-        switch parameters.model {
-        case .mcDropout:
-          try engine.predictMonteCarlo(
-            model,
-            images: images,
-            samples: parameters.mcSamples,
-            generator: &generator
-          )
-        case .deterministic:
-          try engine.predictProbabilities(model, images: images)
-        }
-      }
-      let passes = parameters.model == .mcDropout ? parameters.mcSamples : 1
-      // For one pass, `var-ratios-mean` is exactly the paper's 1 - max_c p_c.
-      scores = parameters.effectiveFunction.scores(
-        MCProbabilities(
-          passes: passes,
-          points: subset.count,
-          classes: 10,
-          values: probabilities.scalars
+        try parameters.predictive.probabilities(
+          of: networks,
+          images: images,
+          generator: &generator,
+          engine: engine
         )
-      )
+      }
+      // For one pass, `var-ratios-mean` is exactly the paper's 1 - max_c p_c.
+      scores = parameters.effectiveFunction.scores(probabilities)
     }
     if let bad = scores.firstIndex(where: { $0.isNaN }) {
       throw ExperimentError.nonFinite(

@@ -36,9 +36,9 @@ struct Replay: ParsableCommand {
     }
     let rounds = plan.profile.parameters.rounds
     guard (0...rounds).contains(round) else { throw CLIError.roundOutOfRange(round, max: rounds) }
-    let stages = ["train", "evaluate", "score", "acquire"]
-      .map { ExperimentPlan.stageID(cell, round: round, $0) }
-      .filter { plan.graph[$0] != nil }
+    // Every stage of the round, in the order it runs (train, with every ensemble member first).
+    let stages = plan.graph.nodes.filter { $0.group == cell.description && $0.round == round }
+      .map(\.id)
     let report = try workspace.runner.replay(plan.graph, stages: stages)
     var identical = true
     for stage in report.stages {

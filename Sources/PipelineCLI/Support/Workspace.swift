@@ -263,6 +263,13 @@ struct Workspace {
       }
     }
     inputs += (recorded?.sourceDigests ?? []).map { InputDigest(name: $0.name, sha256: $0.sha256) }
+    // Each round's stages of each cell (train, with every ensemble member, evaluate, score,
+    // acquire).
+    var stagesByRound: [String: [Int: [StageID]]] = [:]
+    for node in plan.graph.nodes {
+      guard let group = node.group, let round = node.round else { continue }
+      stagesByRound[group, default: [:]][round, default: []].append(node.id)
+    }
     let cells = plan.cells.map { cell in
       var cached = 0
       var executed = 0
@@ -276,8 +283,7 @@ struct Workspace {
         } else {
           cached += 1
         }
-        for kind in ["train", "evaluate", "score", "acquire"] {
-          let stage = ExperimentPlan.stageID(cell, round: round, kind)
+        for stage in stagesByRound[cell.description]?[round] ?? [] {
           if case .cached(let key)? = statuses[stage], let m = runner.store.manifest(forKey: key) {
             seconds += m.durationSeconds
             machines[Self.machine(m.environment), default: 0] += 1
