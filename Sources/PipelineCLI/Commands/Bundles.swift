@@ -155,9 +155,7 @@ struct Import: ParsableCommand {
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
           .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
         guard !names.isEmpty else {
-          throw CLIError.invalidArgument(
-            "\(path) holds no .h5 bundle; export one with `pipeline export`"
-          )
+          throw CLIError.noBundles(folder: path)
         }
         files += names.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
       } else {

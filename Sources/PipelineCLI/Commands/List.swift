@@ -16,10 +16,7 @@ struct List: ParsableCommand {
     let catalog = TargetCatalog(directory: directory)
     let names = catalog.names()
     guard !names.isEmpty else {
-      throw CLIError.invalidArgument(
-        "no target documents (*.md with a dbal-experiment block) in \(directory.path); run "
-          + "`pipeline` from the repository root, or pass --pipelines-dir PATH/TO/Pipelines"
-      )
+      throw CLIError.noTargets(directory: directory.path)
     }
     let width = names.map(\.count).max() ?? 6
     for name in names {

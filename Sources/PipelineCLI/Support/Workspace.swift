@@ -173,8 +173,10 @@ struct Workspace {
 
   /// The command that computes this target with this profile and overrides.
   var reproduceCommand: String {
-    (["pipeline reproduce", plan.target, "--profile", plan.profile.name]
-      + plan.profile.overrides.map { "--set \($0)" }).joined(separator: " ")
+    SuggestedCommand.shellLine(
+      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
+        + plan.profile.overrides.flatMap { ["--set", $0.description] }
+    )
   }
 
   /// Renders the report from the cache and the recorded provenance; returns the written files.
@@ -284,6 +286,12 @@ enum CLIError: Error, CustomStringConvertible {
   case roundOutOfRange(Int, max: Int)
   case replayFailed(String)
   case invalidArgument(String)
+  /// No target documents in the folder `list` read.
+  case noTargets(directory: String)
+  /// `import` was given a folder without bundles.
+  case noBundles(folder: String)
+  /// A write failed for lack of space; `program` is the tool as the user invoked it.
+  case diskFull(String, dataDirectory: String, program: String)
 
   var description: String {
     switch self {
@@ -295,6 +303,23 @@ enum CLIError: Error, CustomStringConvertible {
       "round \(round) is out of range; rounds are 0...\(max)"
     case .replayFailed(let message): message
     case .invalidArgument(let message): message
+    case .noTargets(let directory):
+      "no target documents (*.md with a dbal-experiment block) in \(directory); run "
+        + "`pipeline` from the repository root, or pass --pipelines-dir PATH/TO/Pipelines"
+    case .noBundles(let folder):
+      "\(folder) holds no .h5 bundle; write bundles there with "
+        + "`\(SuggestedCommand.shellLine(["pipeline", "export", "TARGET", "--output", folder]))`"
+    case .diskFull(let error, let dataDirectory, let program):
+      "\(error)\nThe disk holding \(dataDirectory) is full. Everything committed so far is "
+        + "kept: free some space (`"
+        + SuggestedCommand.tool(["gc", "--data-dir", dataDirectory], invokedAs: program)
+        + "` removes cache entries no run uses; `"
+        + SuggestedCommand.tool(
+          ["gc", "--prune", "models", "--data-dir", dataDirectory],
+          invokedAs: program
+        )
+        + "` drops the trained models) or pass --data-dir on a larger disk, then rerun the "
+        + "same command."
     }
   }
 }
