@@ -8,7 +8,7 @@ struct List: ParsableCommand {
     abstract: "List the targets (the documents in Pipelines/) and the profiles."
   )
 
-  @Option(help: "Where the target documents live (run from the repository root, or point here).")
+  @Option(help: "The folder holding the target documents (when not run from the repository root).")
   var pipelinesDir: String = "./Pipelines"
 
   func run() throws {

@@ -7,7 +7,7 @@ import Reports
 /// `pipeline reproduce TARGET`: run what is missing, reuse what is cached, render the report.
 struct Reproduce: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run a target's experiment (resuming from the cache) and render its report.",
+    abstract: "Compute a target (resuming from the cache) and render its report.",
     discussion: """
       Runs only the stages whose results are not cached; rerunning a finished target computes \
       nothing. Interrupt with Ctrl-C at any time and rerun the same command to resume.
@@ -28,7 +28,7 @@ struct Reproduce: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Compute only the cells matching this shell-style glob, e.g. '*.r0' or 'bald.*'.",
-      discussion: "The report still shows every cell, marked partial until all are computed.",
+      discussion: "The report still shows every cell, marked partial until all are done.",
       valueName: "glob"
     )
   )
