@@ -132,7 +132,7 @@ let package = Package(
     .testTarget(
       name: "PipelineCLITests",
       dependencies: [
-        "PipelineCLI", "PipelineCore", "Experiments", "MNIST", "TestSupport",
+        "PipelineCLI", "PipelineCore", "Experiments", "MNIST", "Reports", "TestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings

@@ -217,6 +217,10 @@ struct Workspace {
       }
     }
     inputs += (recorded?.sourceDigests ?? []).map { InputDigest(name: $0.name, sha256: $0.sha256) }
+    // A cache entry shared by cells (round 0 is trained and evaluated once per repetition) is
+    // counted in the first cell that uses it, so that the compute times and stage counts add
+    // up to what was computed.
+    var counted: Set<String> = []
     let cells = plan.cells.map { cell in
       var cached = 0
       var executed = 0
@@ -232,7 +236,9 @@ struct Workspace {
         }
         for kind in ["train", "evaluate", "score", "acquire"] {
           let stage = ExperimentPlan.stageID(cell, round: round, kind)
-          if case .cached(let key)? = statuses[stage], let m = runner.store.manifest(forKey: key) {
+          if case .cached(let key)? = statuses[stage], counted.insert(key).inserted,
+            let m = runner.store.manifest(forKey: key)
+          {
             seconds += m.durationSeconds
             machines[Self.machine(m.environment), default: 0] += 1
           }
