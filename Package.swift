@@ -131,7 +131,10 @@ let package = Package(
     ),
     .testTarget(
       name: "PipelineCLITests",
-      dependencies: ["PipelineCLI", "TestSupport"],
+      dependencies: [
+        "PipelineCLI", "PipelineCore", "Experiments", "MNIST", "Reports", "TestSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       swiftSettings: swiftSettings
     ),
   ],

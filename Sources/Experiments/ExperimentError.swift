@@ -39,7 +39,8 @@ public enum ExperimentError: Error, CustomStringConvertible, Equatable {
         + (known.isEmpty ? "(none)" : known.joined(separator: ", "))
         + ". Run `pipeline list` to see them, or add a document to \(directory)/."
     case .invalidArtifact(let file, let problem):
-      "\(file): \(problem). Delete the cache entry (or run `pipeline gc`) and rerun."
+      "\(file): \(problem). Delete the cache entry holding it (the folder that contains "
+        + "the file) and rerun the same command to recompute it."
     case .infeasible(let problem):
       "these parameters cannot run: \(problem)"
     case .nonFinite(let what):

@@ -6,11 +6,11 @@ import ArgumentParser
 struct PipelineCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "pipeline",
-    abstract: "Deep Bayesian Active Learning (Gal et al. 2017) as a reproducible pipeline.",
+    abstract: "Deep Bayesian Active Learning (Gal et al. 2017), reproducibly.",
     discussion: """
       Every result is the output of declared stages cached under content-hashed keys in \
       <data-dir>/cache. An interrupted run resumes where it stopped: rerun the same command. \
-      Targets are the literate documents in Pipelines/ (see `pipeline list`).
+      The targets are the literate documents in Pipelines/, listed by `pipeline list`.
       """,
     version: ToolInfo.version,
     subcommands: [

@@ -68,7 +68,7 @@ public enum PipelineError: Error, CustomStringConvertible {
       "the graph has a dependency cycle: \(ids.map(\.rawValue).joined(separator: " -> ")); "
         + "remove one of these inputs"
     case .unknownStage(let id):
-      "no stage \"\(id)\" in the pipeline graph; check the id (see `pipeline status`)"
+      "no stage \"\(id)\" in the pipeline graph; check the id (see `pipeline status TARGET`)"
     case .unknownInput(let stage, let name, let declared):
       "stage \(stage) asked for input \"\(name)\", but its node declares only \(declared); "
         + "declare the input on the node"
@@ -88,7 +88,8 @@ public enum PipelineError: Error, CustomStringConvertible {
         : "the run was cancelled while \(interrupted.map(\.rawValue).joined(separator: ", ")) "
           + "ran; committed stages are kept and will be reused on the next run"
     case .notCached(let id):
-      "stage \(id) has no committed result yet; run the pipeline first (`pipeline run`)"
+      "stage \(id) has no committed result yet; compute it first (`pipeline reproduce TARGET` "
+        + "with the same --profile and --set options)"
     case .corruptArtifact(let path, let reason):
       "the cached artifact \(path) is corrupt (\(reason)); it was moved to quarantine, "
         + "run the pipeline again to recompute it"
@@ -105,7 +106,8 @@ public enum PipelineError: Error, CustomStringConvertible {
         + Self.facts(recorded) + "; this machine " + Self.facts(current)
         + ". Recompute on a machine like the recorded one (e.g. OMP_NUM_THREADS="
         + (recorded["threads"] ?? "?") + "), or import the bundle with its artifacts"
-        + " (`pipeline export --include models,scores` on the machine that has them)"
+        + " (`pipeline export TARGET --output DIR --include models,scores` on the machine that has"
+        + " them)"
     case .fileSystem(let operation, let path, let reason):
       "\(operation) failed for \(path): \(reason); check permissions and free disk space"
     case .unknownRunRecord(let name, let known):

@@ -103,10 +103,11 @@ public struct CellExecution: Sendable, Equatable, Hashable {
   public var cell: String
   /// Rounds read from the cache.
   public var roundsCached: Int
-  /// Rounds computed in this invocation.
+  /// Rounds computed by the recorded run of this command, its interrupted invocations included.
   public var roundsExecuted: Int
   /// Compute seconds the cell's rounds took when they were computed (cached rounds included,
-  /// as recorded in their manifests).
+  /// as recorded in their manifests); a stage shared with an earlier cell (round 0 of a
+  /// repetition) counts in that cell only, so that the cells' times add up.
   public var computeSeconds: Double
   /// Who computed the cell's stages, from their manifests: one line per distinct code version
   /// and machine (e.g. `4a316bf, jit:avx512_core, 2 threads, AMD EPYC: 402 stages`).

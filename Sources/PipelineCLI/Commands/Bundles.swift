@@ -54,14 +54,17 @@ struct Export: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   @Option(
-    help: ArgumentHelp("Only cells matching this shell-style glob, e.g. '*.r0'.", valueName: "glob")
+    help: ArgumentHelp(
+      "Export only the cells matching this shell-style glob, e.g. '*.r0'.",
+      valueName: "glob"
+    )
   )
   var cells: String?
 
-  @Option(help: "The folder that receives <cell>.h5 (created if needed).")
+  @Option(help: "The folder that receives one <cell>.h5 per cell (created if needed).")
   var output: String
 
-  @Option(help: "Also carry heavy artifacts: models, scores (comma-separated).")
+  @Option(help: "Also carry these heavy artifacts (comma-separated): models, scores.")
   var include: String?
 
   func run() throws {
@@ -155,9 +158,7 @@ struct Import: ParsableCommand {
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
           .filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted()
         guard !names.isEmpty else {
-          throw CLIError.invalidArgument(
-            "\(path) holds no .h5 bundle; export one with `pipeline export`"
-          )
+          throw CLIError.noBundles(folder: path)
         }
         files += names.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
       } else {

@@ -21,8 +21,8 @@ struct GarbageCollect: ParsableCommand {
   @Option(
     name: .customLong("forget"),
     help: ArgumentHelp(
-      "Forget this recorded run (a name that --dry-run lists) and remove what only it used.",
-      discussion: "Repeatable.",
+      "Forget this recorded run (a name that --dry-run lists; repeatable) and remove what only "
+        + "it used.",
       valueName: "run"
     )
   )

@@ -8,7 +8,7 @@ struct List: ParsableCommand {
     abstract: "List the targets (the documents in Pipelines/) and the profiles."
   )
 
-  @Option(help: "Where the target documents live (run from the repository root, or point here).")
+  @Option(help: "The folder holding the target documents (when not run from the repository root).")
   var pipelinesDir: String = "./Pipelines"
 
   func run() throws {
@@ -16,10 +16,7 @@ struct List: ParsableCommand {
     let catalog = TargetCatalog(directory: directory)
     let names = catalog.names()
     guard !names.isEmpty else {
-      throw CLIError.invalidArgument(
-        "no target documents (*.md with a dbal-experiment block) in \(directory.path); run "
-          + "`pipeline` from the repository root, or pass --pipelines-dir PATH/TO/Pipelines"
-      )
+      throw CLIError.noTargets(directory: directory.path)
     }
     let width = names.map(\.count).max() ?? 6
     for name in names {

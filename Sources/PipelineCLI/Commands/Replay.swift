@@ -12,7 +12,7 @@ struct Replay: ParsableCommand {
   @Argument(help: "The target (see `pipeline list`).")
   var target: String
 
-  @Option(help: "The cell, e.g. bald.bayesian.r0 (see `pipeline status`).")
+  @Option(help: "The cell, e.g. bald.bayesian.r0 (`pipeline status TARGET` lists them).")
   var cell: String
 
   @Option(help: "The round, from 0.")

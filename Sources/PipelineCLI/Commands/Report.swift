@@ -6,7 +6,8 @@ import Reports
 /// `pipeline report TARGET`: render whatever is cached, without computing anything.
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Render a target's report from the cache without computing (partial if unfinished)."
+    abstract:
+      "Render a target's report from the cache without computing anything (partial if unfinished)."
   )
 
   @Argument(help: "The target (see `pipeline list`).")

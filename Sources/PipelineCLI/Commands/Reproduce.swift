@@ -7,7 +7,7 @@ import Reports
 /// `pipeline reproduce TARGET`: run what is missing, reuse what is cached, render the report.
 struct Reproduce: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run a target's experiment (resuming from the cache) and render its report.",
+    abstract: "Compute a target (resuming from the cache) and render its report.",
     discussion: """
       Runs only the stages whose results are not cached; rerunning a finished target computes \
       nothing. Interrupt with Ctrl-C at any time and rerun the same command to resume.
@@ -30,7 +30,7 @@ struct Reproduce: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Compute only the cells matching this shell-style glob, e.g. '*.r0' or 'bald.*'.",
-      discussion: "The report still shows every cell, marked partial until all are computed.",
+      discussion: "The report still shows every cell, marked partial until all are done.",
       valueName: "glob"
     )
   )
@@ -71,17 +71,14 @@ struct Reproduce: ParsableCommand {
       // now tells the truth about who computed what, on which code and machine.
       try? record(workspace, since: started)
       if runner.isCancelled {
-        printError(
-          "stopped: \(workspace.console.executedStages) stages were computed and committed this "
-            + "time. Resume with: \(Self.invocation())"
-        )
+        printError(Self.stopped(executedStages: workspace.console.executedStages))
         throw ExitCode(130)
       }
       if "\(error)".contains("No space left on device") {
-        throw CLIError.invalidArgument(
-          "\(error)\nThe disk holding \(data.dataDirectory.path) is full. Everything committed "
-            + "so far is kept: free some space (`pipeline gc` removes unused cache entries) or "
-            + "pass --data-dir on a larger disk, then rerun the same command."
+        throw CLIError.diskFull(
+          "\(error)",
+          dataDirectory: data.dataDirectory.path,
+          program: SuggestedCommand.invokedProgram()
         )
       }
       throw error
@@ -97,27 +94,21 @@ struct Reproduce: ParsableCommand {
 }
 
 extension Reproduce {
-  /// The command line as the user typed it (the program as invoked, arguments quoted where the
-  /// shell needs it), so that it can be pasted back.
-  static func invocation() -> String {
-    quoted(CommandLine.arguments, program: nil)
+  /// What an interrupted run prints as it exits: what it kept, and the command that resumes
+  /// it, as the user invoked it (the wrapper or the binary's path, the same arguments).
+  static func stopped(
+    executedStages: Int,
+    arguments: [String] = CommandLine.arguments,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> String {
+    "stopped: \(executedStages) stages were computed and committed this time. Resume with: "
+      + SuggestedCommand.again(arguments: arguments, environment: environment)
   }
 
-  /// `arguments` as one shell line, quoted where the shell needs it; `program` replaces the
-  /// first argument when given, else the wrapper's name or the binary's path stands there.
-  static func quoted(_ arguments: [String], program: String?) -> String {
-    var arguments = arguments
-    if let program, !arguments.isEmpty { arguments[0] = program }
-    // Scripts/dbal execs the binary; it says how it was invoked itself.
-    if program == nil, let wrapper = ProcessInfo.processInfo.environment["DBAL_INVOKED_AS"],
-      !wrapper.isEmpty, !arguments.isEmpty
-    {
-      arguments[0] = wrapper
-    }
-    return arguments.map { argument in
-      argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
-        ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }.joined(separator: " ")
+  /// The command a report names as the one that computed it: this invocation, under the
+  /// tool's own name (it is rendered in reports that travel to other machines).
+  static func recordedCommand(arguments: [String] = CommandLine.arguments) -> String {
+    SuggestedCommand.shellLine(["pipeline"] + arguments.dropFirst())
   }
 
   /// Saves the run record: this invocation's command, code version and machine, with the
@@ -136,7 +127,7 @@ extension Reproduce {
       executed[cell] = Array(Set(executed[cell, default: []] + rounds)).sorted()
     }
     try RecordedRun(
-      command: Self.quoted(CommandLine.arguments, program: "pipeline"),
+      command: Self.recordedCommand(),
       gitCommit: git.commit,
       gitDirty: git.dirty,
       wallSeconds: (previous?.wallSeconds ?? 0) + Double(elapsed.components.seconds)

@@ -22,7 +22,7 @@ struct DataOptions: ParsableArguments {
 
 /// The option of the subcommands that render reports.
 struct ReportOptions: ParsableArguments {
-  @Option(help: "Where rendered reports are written.")
+  @Option(help: "Where the rendered reports go.")
   var reportsDir: String = "./Reports"
 
   var reportsDirectory: URL { URL(fileURLWithPath: reportsDir).standardizedFileURL }
@@ -49,7 +49,7 @@ struct MirrorOptions: ParsableArguments {
 
 /// Which profile to run and which of its values to override.
 struct ProfileOptions: ParsableArguments {
-  @Option(help: "The protocol profile: paper (default), quick or smoke.")
+  @Option(help: "Which protocol to run: paper, quick or smoke.")
   var profile: String = "paper"
 
   @Option(
@@ -69,7 +69,7 @@ struct ProfileOptions: ParsableArguments {
     + ProfileOverride.specs.map { spec in
       "\(spec.key) \(Profile.all.map { spec.value(in: $0.parameters) }.joined(separator: " / "))"
     }.joined(separator: "; ")
-    + ". `pipeline status TARGET` lists the resolved values; the README explains each."
+    + ". `pipeline status TARGET` lists the resolved values and the README explains them."
 
   func resolve() throws -> (Profile, [ProfileOverride]) {
     (try Profile.named(profile), try overrides.map { try ProfileOverride(parsing: $0) })

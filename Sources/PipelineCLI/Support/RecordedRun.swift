@@ -107,12 +107,15 @@ enum ToolInfo {
     #endif
   }
 
-  /// The git commit of the working directory and whether the tree has local changes.
-  static func gitState() -> (commit: String?, dirty: Bool) {
+  /// The git commit of the checkout holding `directory` (the working directory when nil) and
+  /// whether its tree has local changes outside `Reports/`; the commit is nil outside a git
+  /// checkout.
+  static func gitState(in directory: URL? = nil) -> (commit: String?, dirty: Bool) {
     func git(_ arguments: [String]) -> String? {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
       process.arguments = ["git"] + arguments
+      if let directory { process.currentDirectoryURL = directory }
       let pipe = Pipe()
       process.standardOutput = pipe
       process.standardError = FileHandle.nullDevice
@@ -125,8 +128,11 @@ enum ToolInfo {
     guard let commit = git(["rev-parse", "HEAD"]) else { return (nil, false) }
     // The code and the documents decide results; rendered reports (which every run rewrites)
     // do not, so they do not make a checkout dirty. Untracked files count: a new source file
-    // changes the build.
-    let status = git(["status", "--porcelain", "--", ".", ":(exclude)Reports"]) ?? ""
+    // changes the build. The pathspecs name the whole tree from its top, wherever in it the
+    // directory lies; a status that cannot be read counts as dirty (clean is a claim).
+    guard let status = git(["status", "--porcelain", "--", ":/", ":(top,exclude)Reports"]) else {
+      return (commit, true)
+    }
     return (commit, !status.isEmpty)
   }
 }

@@ -40,16 +40,16 @@ struct Workspace {
   /// What the run record says about a run of this workspace, in the user's terms: `gc` groups
   /// and describes runs by these, `status` compares like with like.
   var recordLabels: [String: String] {
-    var labels = [
+    let cells: [String] = cellPattern.map { ["--cells", $0] } ?? []
+    let command = SuggestedCommand.shellLine(
+      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
+        + plan.profile.overrides.flatMap { ["--set", $0.description] } + cells
+    )
+    var labels: [String: String] = [
       "target": plan.target,
       "profile": plan.profile.name,
       "parameters-digest": ParameterDigest.of(plan.profile.parameters),
-      "command": Reproduce.quoted(
-        ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
-          + plan.profile.overrides.flatMap { ["--set", $0.description] }
-          + (cellPattern.map { ["--cells", $0] } ?? []),
-        program: "pipeline"
-      ),
+      "command": command,
       "origin": "computed",
     ]
     if !plan.profile.overrides.isEmpty {
@@ -220,8 +220,10 @@ struct Workspace {
 
   /// The command that computes this target with this profile and overrides.
   var reproduceCommand: String {
-    (["pipeline reproduce", plan.target, "--profile", plan.profile.name]
-      + plan.profile.overrides.map { "--set \($0)" }).joined(separator: " ")
+    SuggestedCommand.shellLine(
+      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
+        + plan.profile.overrides.flatMap { ["--set", $0.description] }
+    )
   }
 
   /// Renders the report from the cache and the recorded provenance into `directory`; returns
@@ -270,6 +272,10 @@ struct Workspace {
       guard let group = node.group, let round = node.round else { continue }
       stagesByRound[group, default: [:]][round, default: []].append(node.id)
     }
+    // A cache entry shared by cells (round 0 is trained and evaluated once per repetition) is
+    // counted in the first cell that uses it, so that the compute times and stage counts add
+    // up to what was computed.
+    var counted: Set<String> = []
     let cells = plan.cells.map { cell in
       var cached = 0
       var executed = 0
@@ -284,7 +290,9 @@ struct Workspace {
           cached += 1
         }
         for stage in stagesByRound[cell.description]?[round] ?? [] {
-          if case .cached(let key)? = statuses[stage], let m = runner.store.manifest(forKey: key) {
+          if case .cached(let key)? = statuses[stage], counted.insert(key).inserted,
+            let m = runner.store.manifest(forKey: key)
+          {
             seconds += m.durationSeconds
             machines[Self.machine(m.environment), default: 0] += 1
           }
@@ -338,6 +346,12 @@ enum CLIError: Error, CustomStringConvertible {
   case roundOutOfRange(Int, max: Int)
   case replayFailed(String)
   case invalidArgument(String)
+  /// No target documents in the folder `list` read.
+  case noTargets(directory: String)
+  /// `import` was given a folder without bundles.
+  case noBundles(folder: String)
+  /// A write failed for lack of space; `program` is the tool as the user invoked it.
+  case diskFull(String, dataDirectory: String, program: String)
 
   var description: String {
     switch self {
@@ -349,6 +363,23 @@ enum CLIError: Error, CustomStringConvertible {
       "round \(round) is out of range; rounds are 0...\(max)"
     case .replayFailed(let message): message
     case .invalidArgument(let message): message
+    case .noTargets(let directory):
+      "no target documents (*.md with a dbal-experiment block) in \(directory); run "
+        + "`pipeline` from the repository root, or pass --pipelines-dir PATH/TO/Pipelines"
+    case .noBundles(let folder):
+      "\(folder) holds no .h5 bundle; write bundles there with "
+        + "`\(SuggestedCommand.shellLine(["pipeline", "export", "TARGET", "--output", folder]))`"
+    case .diskFull(let error, let dataDirectory, let program):
+      "\(error)\nThe disk holding \(dataDirectory) is full. Everything committed so far is "
+        + "kept: free some space (`"
+        + SuggestedCommand.tool(["gc", "--data-dir", dataDirectory], invokedAs: program)
+        + "` removes cache entries no run uses; `"
+        + SuggestedCommand.tool(
+          ["gc", "--prune", "models", "--data-dir", dataDirectory],
+          invokedAs: program
+        )
+        + "` drops the trained models) or pass --data-dir on a larger disk, then rerun the "
+        + "same command."
     }
   }
 }
