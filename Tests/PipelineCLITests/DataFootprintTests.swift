@@ -114,6 +114,28 @@ struct DataFootprintTests {
     #expect(mnist.values.reduce(0, +) == raw + preprocessed, "\(mnist)")
   }
 
+  /// Keeping one copy changed where files live, not what the stages produce: the download
+  /// and preprocess keys and their artifacts' digests are the ones data directories already
+  /// hold, so no downstream entry is recomputed. Changing them is a decision (every cache
+  /// entry of every user is invalidated), never a side effect.
+  @Test("The data stages' keys and digests are those existing caches hold")
+  func dataStagesKeepTheirKeysAndDigests() throws {
+    let fixture = try CLIFixture.shared()
+    let entries = try CacheSnapshot(fixture.base).entries
+    let download = try #require(entries.first { $0.value.stageID == "mnist/download" })
+    let preprocess = try #require(entries.first { $0.value.stageID == "mnist/preprocess" })
+    #expect(download.key == "65fbffb4c8c827aafe86233cd2958ec8beccc4a5a958d9e70c257c265076ad53")
+    #expect(
+      download.value.outputs
+        == ["raw": "9b5a88520f175eeb02528b7f2c4ad8b5646b84df525b9d5f2ed67bf4fd8031e6"]
+    )
+    #expect(preprocess.key == "ef5b5cd54b35b5e6136a35242004d4ddec1b6b904436da85410fb68cec533b9b")
+    #expect(
+      preprocess.value.outputs
+        == ["mnist": "cd17e1c30f9f8e4c6ccd463bd977d7a60a44560fc1463dae6b1e00f89862dccd"]
+    )
+  }
+
   /// A fetch that was interrupted leaves the files it verified in `Data/mnist/`; the next one
   /// uses them (here the mirror lacks one, so it must) and then removes them.
   @Test("An interrupted fetch resumes from the files it verified, then removes them")
