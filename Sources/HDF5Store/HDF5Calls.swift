@@ -114,8 +114,53 @@ enum HDF5ByteOrder {
   case native, littleEndian
 }
 
+// MARK: - Half precision
+
+/// IEEE 754 binary16 types, which HDF5 1.10 does not predefine (1.14.4 added
+/// `H5T_IEEE_F16LE`). Built once, under the library lock, the way h5py builds the type it
+/// stores `numpy.float16` as, so files written here and by h5py carry the same type.
+enum HDF5HalfType {
+  /// Little-endian binary16: the file type, and the memory type for digests.
+  static let littleEndian: hid_t = make(order: H5T_ORDER_LE)
+  /// binary16 in the host's byte order: the memory type of `Float16`.
+  static let native: hid_t = 1.littleEndian == 1 ? littleEndian : make(order: H5T_ORDER_BE)
+
+  /// The layout of IEEE binary16 as `H5Tget_fields` reports it: sign position, exponent
+  /// position and size, mantissa position and size; and the exponent bias.
+  static let fields = (sign: 15, exponent: 10, exponentSize: 5, mantissa: 0, mantissaSize: 10)
+  static let exponentBias = 15
+
+  /// A copy of `H5T_IEEE_F32LE` reshaped to binary16, locked (it can be neither changed nor
+  /// closed) and kept for the life of the process. Only called with the library lock held:
+  /// the types are used only inside `HDF5Runtime.serialized`.
+  private static func make(order: H5T_order_t) -> hid_t {
+    let type = H5Tcopy(dbal_H5T_IEEE_F32LE())
+    // Fields first: a float type cannot shrink below fields that do not fit.
+    let statuses = [
+      H5Tset_fields(
+        type,
+        fields.sign,
+        fields.exponent,
+        fields.exponentSize,
+        fields.mantissa,
+        fields.mantissaSize
+      ),
+      H5Tset_size(type, 2),
+      H5Tset_ebias(type, exponentBias),
+      H5Tset_order(type, order),
+      H5Tlock(type),
+    ]
+    precondition(
+      type >= 0 && statuses.allSatisfy { $0 >= 0 },
+      "HDF5: cannot build the IEEE binary16 type; the HDF5 library is unusable"
+    )
+    return type
+  }
+}
+
 private func fileType(_ type: HDF5ElementType) -> hid_t {
   switch type {
+  case .float16: HDF5HalfType.littleEndian
   case .float32: dbal_H5T_IEEE_F32LE()
   case .float64: dbal_H5T_IEEE_F64LE()
   case .int32: dbal_H5T_STD_I32LE()
@@ -127,6 +172,7 @@ private func fileType(_ type: HDF5ElementType) -> hid_t {
 private func memoryType(_ type: HDF5ElementType, _ order: HDF5ByteOrder) -> hid_t {
   if order == .littleEndian { return fileType(type) }
   switch type {
+  case .float16: return HDF5HalfType.native
   case .float32: return dbal_H5T_NATIVE_FLOAT()
   case .float64: return dbal_H5T_NATIVE_DOUBLE()
   case .int32: return dbal_H5T_NATIVE_INT32()
@@ -414,11 +460,7 @@ extension HDF5Site {
     let size = H5Tget_size(type.id)
     switch H5Tget_class(type.id) {
     case H5T_FLOAT:
-      switch size {
-      case 4: return .element(.float32)
-      case 8: return .element(.float64)
-      default: return .unsupported("float\(size * 8)")
-      }
+      return try describeFloat(type, byteCount: size)
     case H5T_INTEGER:
       let isSigned = H5Tget_sign(type.id) == H5T_SGN_2
       switch (isSigned, size) {
@@ -434,6 +476,50 @@ extension HDF5Site {
     case H5T_NO_CLASS: throw failure("get the type class of")
     default: return .unsupported("an unsupported type class")
     }
+  }
+}
+
+// MARK: - Floating-point layouts
+
+extension HDF5Site {
+  /// The IEEE element type of a float type of `byteCount` bytes, in either byte order, or
+  /// `.unsupported` naming its layout when it is not IEEE binary16, binary32 or binary64 (a
+  /// bfloat16, say, is 2 bytes too, and must not be read as a half).
+  fileprivate func describeFloat(
+    _ type: HDF5Handle,
+    byteCount: Int
+  ) throws(HDF5Error) -> HDF5StoredType {
+    var sign = 0
+    var exponent = 0
+    var exponentSize = 0
+    var mantissa = 0
+    var mantissaSize = 0
+    try check(
+      H5Tget_fields(type.id, &sign, &exponent, &exponentSize, &mantissa, &mantissaSize),
+      "get the float layout of"
+    )
+    let precision = H5Tget_precision(type.id)
+    let offset = H5Tget_offset(type.id)
+    let bias = H5Tget_ebias(type.id)
+    let normalization = H5Tget_norm(type.id)
+    if precision == 0 || offset < 0 || normalization == H5T_NORM_ERROR {
+      throw failure("get the float layout of")
+    }
+    let bits = byteCount * 8
+    let ieee: [Int: (HDF5ElementType, exponentSize: Int, bias: Int)] = [
+      16: (.float16, 5, 15), 32: (.float32, 8, 127), 64: (.float64, 11, 1023),
+    ]
+    if let (elementType, wantedExponentSize, wantedBias) = ieee[bits],
+      precision == bits, offset == 0, sign == bits - 1, mantissa == 0,
+      exponentSize == wantedExponentSize, exponent == bits - 1 - exponentSize,
+      mantissaSize == exponent, bias == wantedBias, normalization == H5T_NORM_IMPLIED
+    {
+      return .element(elementType)
+    }
+    return .unsupported(
+      "a \(bits)-bit float with \(exponentSize) exponent and \(mantissaSize) mantissa bits "
+        + "(not IEEE binary\(bits))"
+    )
   }
 }
 

@@ -4,7 +4,8 @@ extension HDF5File {
   /// Writes `values` (C order) as a new dataset of `shape` at `path`, creating parent groups.
   ///
   /// Rank 0 (a scalar, `shape: []`) and any higher rank are supported. The file type is the
-  /// little-endian type of `E` (`H5T_IEEE_F32LE`, `H5T_STD_I64LE`, ...).
+  /// little-endian type of `E` (`H5T_IEEE_F32LE`, `H5T_STD_I64LE`, ..., and for `Float16`
+  /// the IEEE half type h5py writes), so values are stored exactly as given.
   ///
   /// - Precondition: `values.count` is the product of `shape`.
   /// - Throws: ``HDF5Error/objectExists(file:object:)`` if `path` is taken.
@@ -48,7 +49,8 @@ extension HDF5File {
   ///
   /// - Throws: ``HDF5Error/objectNotFound(file:object:)``, or
   ///   ``HDF5Error/typeMismatch(file:object:expected:found:)`` when the stored type is not
-  ///   exactly `E`'s (values are never converted silently).
+  ///   exactly `E`'s (values are never converted silently; converting floating-point reads
+  ///   are ``read(_:wideningTo:)``).
   public func read<E: HDF5Element>(
     _ path: String,
     as type: E.Type = E.self
@@ -70,6 +72,52 @@ extension HDF5File {
         info.elementCount,
         of: dataset,
         as: info.elementType,
+        byteOrder: .native,
+        site
+      )
+      return HDF5Array(shape: info.shape, values: values)
+    }
+  }
+
+  /// Reads the floating-point dataset at `path` as elements of `E`, which must be at least as
+  /// wide as the stored type (float16 as `Float` or `Double`, float32 as `Double`, or any type
+  /// as itself); HDF5 converts while reading.
+  ///
+  /// Widening is exact: every value, including infinities, signed zeros and subnormals, reads
+  /// as the same number, and a NaN as a NaN. Narrowing is refused because HDF5 1.10 does not
+  /// round as IEEE does (float32 to float16 rounds ties away from zero, and 65520 becomes
+  /// 65504, not infinity; float64 to float32 turns values less than half an ulp above
+  /// `Float.greatestFiniteMagnitude` into infinities): read with the stored type and convert
+  /// with `Float(_:)` or `Float16(_:)`.
+  ///
+  /// - Throws: ``HDF5Error/objectNotFound(file:object:)``, or
+  ///   ``HDF5Error/typeMismatch(file:object:expected:found:)`` when the dataset is not
+  ///   floating-point or is wider than `E`.
+  public func read<E: HDF5Element & BinaryFloatingPoint>(
+    _ path: String,
+    wideningTo type: E.Type
+  ) throws -> HDF5Array<E> {
+    try withFile(path) { (file, site) throws(HDF5Error) in
+      let dataset = try Self.openDataset(site, in: file)
+      let info = try Self.info(of: dataset, site)
+      let target = E.hdf5ElementType
+      guard info.elementType.isFloatingPoint, info.elementType.byteCount <= target.byteCount
+      else {
+        let narrower = HDF5ElementType.allCases.filter {
+          $0.isFloatingPoint && $0.byteCount <= target.byteCount
+        }
+        throw .typeMismatch(
+          file: site.file,
+          object: site.object,
+          expected: narrower.map(\.rawValue).joined(separator: ", ")
+            + " (read wider floats with their own type and convert in Swift)",
+          found: info.elementType.rawValue
+        )
+      }
+      let values: [E] = try Self.readElements(
+        info.elementCount,
+        of: dataset,
+        as: target,
         byteOrder: .native,
         site
       )

@@ -43,7 +43,7 @@ enum FileIO {
 
   /// Deletes `.NAME.partial-PID-UUID` files in `directory` whose writer process no longer
   /// exists; a live writer's file (another download in progress) is left alone.
-  private static func removeStaleTemporaries(of name: String, in directory: String) {
+  static func removeStaleTemporaries(of name: String, in directory: String) {
     let prefix = ".\(name).partial-"
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
     for entry in entries where entry.hasPrefix(prefix) {

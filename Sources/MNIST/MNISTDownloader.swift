@@ -4,6 +4,11 @@ import Foundation
 #if canImport(FoundationNetworking)
   import FoundationNetworking
 #endif
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 // MARK: - Downloader
 
@@ -110,6 +115,36 @@ public struct MNISTDownloader: Sendable {
     let (content, origin) = try await fetch(file)
     try FileIO.writeAtomically(content, to: destination.path)
     return MNISTDownloadedFile(file: file, location: destination, origin: origin)
+  }
+
+  // MARK: Cleaning up
+
+  /// Removes what ``download(into:)`` placed in `directory` (and returned as `downloads`) once
+  /// the caller has stored the content elsewhere (the pipeline keeps MNIST in one HDF5 artifact
+  /// and nowhere else): the files of `downloads`, temporaries that killed downloads left for
+  /// them, and `directory` itself when that leaves it empty.
+  ///
+  /// Files that are the local mirror's own are kept: when `directory` is the mirror, a file
+  /// the download reused from there is the user's, not a copy the download made.
+  ///
+  /// - Returns: one line per file that could not be removed, for the caller to pass on (they
+  ///   are redundant copies, not work: the download stage logs them rather than failing).
+  @discardableResult
+  public func removeDownloads(_ downloads: [MNISTDownloadedFile], from directory: URL) -> [String] {
+    func resolved(_ url: URL) -> String { url.standardizedFileURL.resolvingSymlinksInPath().path }
+    let directoryIsMirror = localMirror.map { resolved($0) == resolved(directory) } ?? false
+    var failures: [String] = []
+    for download in downloads {
+      guard !(directoryIsMirror && download.origin == .reused) else { continue }
+      let path = download.location.path
+      FileIO.removeStaleTemporaries(of: download.file.name, in: directory.path)
+      if unlink(path) != 0 && errno != ENOENT {
+        failures.append("\(path): \(String(cString: strerror(errno)))")
+      }
+    }
+    // Only an empty directory goes (rmdir refuses otherwise): anything else in it stays.
+    _ = rmdir(directory.path)
+    return failures
   }
 
   /// The verified decompressed content of `file` and where it came from.

@@ -181,6 +181,52 @@ import Testing
     #expect(result.origin == .localMirror(first.appendingPathComponent(file.name)))
   }
 
+  /// Once stored elsewhere, the downloads go: the files, dead writers' temporaries and the
+  /// emptied folder; a live writer's temporary, and with it the folder, stays.
+  @Test(.needsRealMNIST) func removingDownloadsLeavesNoCopyBehind() async throws {
+    let real = try #require(TestSupport.mnistMirror)
+    let parent = try TestSupport.temporaryDirectory("mnist-raw")
+    let destination = parent.appendingPathComponent("mnist")
+    let downloader = MNISTDownloader(localMirror: real, transport: Self.offline)
+    var downloads = [
+      try await downloader.download(.testLabels, into: destination),
+      try await downloader.download(.trainLabels, into: destination),
+    ]
+    let dead = ".\(MNISTFile.testLabels.name).partial-2147483646-0A9F"  // above any pid_max
+    try Data([1, 2, 3]).write(to: destination.appendingPathComponent(dead))
+    #expect(downloader.removeDownloads(downloads, from: destination).isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: destination.path), "the empty folder goes")
+
+    downloads = [try await downloader.download(.testLabels, into: destination)]
+    let live = ".\(MNISTFile.trainLabels.name).partial-\(getpid())-77E1"
+    try Data([1, 2, 3]).write(to: destination.appendingPathComponent(live))
+    #expect(downloader.removeDownloads(downloads, from: destination).isEmpty)
+    #expect(Self.entries(of: destination) == [live], "another download's file is not ours")
+  }
+
+  /// A mirror that is the download folder keeps its own files: only the decompressed copies
+  /// the download made go.
+  @Test(.needsRealMNIST) func removingDownloadsKeepsTheMirrorsOwnFiles() async throws {
+    let real = try #require(TestSupport.mnistMirror)
+    let mirror = try TestSupport.temporaryDirectory("mnist-mirror")
+    // The user's mirror: one file gzipped (a link to the real one), one uncompressed.
+    try FileManager.default.createSymbolicLink(
+      at: mirror.appendingPathComponent(MNISTFile.trainLabels.compressedName),
+      withDestinationURL: real.appendingPathComponent(MNISTFile.trainLabels.compressedName)
+    )
+    _ = try await MNISTDownloader(localMirror: real).download(.testLabels, into: mirror)
+    let before = Set(Self.entries(of: mirror))
+    let downloader = MNISTDownloader(localMirror: mirror, transport: Self.offline)
+    let downloads = [
+      try await downloader.download(.testLabels, into: mirror),
+      try await downloader.download(.trainLabels, into: mirror),
+    ]
+    #expect(downloads.map(\.origin).first == .reused)
+    #expect(Set(Self.entries(of: mirror)) == before.union([MNISTFile.trainLabels.name]))
+    #expect(downloader.removeDownloads(downloads, from: mirror).isEmpty)
+    #expect(Set(Self.entries(of: mirror)) == before)
+  }
+
   @Test func mirrorFromEnvironment() {
     #expect(
       MNISTDownloader.localMirror(from: ["DBAL_MNIST_MIRROR": "/data/mnist"])

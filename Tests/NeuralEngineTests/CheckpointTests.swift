@@ -181,6 +181,78 @@ import Testing
     #expect(notes.contains { $0.contains("float64") }, "said once, not once per tensor")
   }
 
+  #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+    /// Writes `model`'s parameters as IEEE halves, as h5py saves a `model.half()` state dict,
+    /// the ones in `asDouble` as float64; returns the halves written.
+    static func writeHalves(
+      _ model: BayesianCNN,
+      to path: String,
+      asDouble: Set<String> = []
+    ) throws -> [String: [Float16]] {
+      let file = try HDF5File.create(path)
+      var halves: [String: [Float16]] = [:]
+      for name in ModelParameters.names {
+        let tensor = model.parameters[name]
+        if asDouble.contains(name) {
+          try file.write(tensor.scalars.map(Double.init), shape: tensor.shape, to: name)
+        } else {
+          halves[name] = tensor.scalars.map { Float16($0) }
+          try file.write(halves[name]!, shape: tensor.shape, to: name)
+        }
+      }
+      try file.close()
+      return halves
+    }
+
+    @Test func float16CheckpointsLoadExactlyAsTheirHalvesAndSaySoOnce() throws {
+      let directory = try TestSupport.temporaryDirectory("engine-half")
+      var generator = SeededGenerator(seed: 67)
+      let model = BayesianCNN(generator: &generator)
+      let path = directory.appendingPathComponent("half.h5").path
+      let halves = try Self.writeHalves(model, to: path)
+      #expect(try HDF5File.open(path).info("fc1.weight").elementType == .float16)
+
+      var notes: [String] = []
+      let loaded = try BayesianCNN(readingFrom: HDF5File.open(path)) { notes.append($0) }
+      for name in ModelParameters.names {
+        // Each weight is its float16-rounded original, widened exactly (subnormals included).
+        #expect(loaded.parameters[name].scalars == halves[name]!.map(Float.init), "\(name)")
+      }
+      #expect(loaded != model, "the halves are rounded: a silent no-op would be caught")
+      #expect(
+        notes == ["converting float16 weights to float32 (the engine computes in float32)"],
+        "said once for the 8 tensors"
+      )
+
+      // float64 and float16 in one file: each conversion is said once.
+      let mixed = directory.appendingPathComponent("mixed.h5").path
+      _ = try Self.writeHalves(model, to: mixed, asDouble: ["conv1.weight", "fc2.bias"])
+      notes = []
+      _ = try BayesianCNN(readingFrom: HDF5File.open(mixed)) { notes.append($0) }
+      #expect(notes.count == 2)
+      #expect(notes.filter { $0.contains("float64") }.count == 1)
+      #expect(notes.filter { $0.contains("float16") }.count == 1)
+    }
+
+    /// A weight beyond float16's range (65504) is stored as infinity: the non-finite check
+    /// refuses it, naming the dataset and the element.
+    @Test func float16WeightsThatOverflowedAreRefused() throws {
+      let directory = try TestSupport.temporaryDirectory("engine-half-overflow")
+      var generator = SeededGenerator(seed: 68)
+      var model = BayesianCNN(generator: &generator)
+      model.parameters.fc1Weight.withUnsafeMutableBufferPointer { $0[4097] = -70_000 }
+      let path = directory.appendingPathComponent("overflow.h5").path
+      let halves = try Self.writeHalves(model, to: path)
+      #expect(halves["fc1.weight"]![4097] == -.infinity)
+      let error = #expect(throws: NeuralEngineError.self) {
+        try BayesianCNN(readingFrom: HDF5File.open(path))
+      }
+      let text = error?.description ?? ""
+      #expect(text.contains("fc1.weight") && text.contains("element 4097 (row-major) is -inf"))
+      #expect(text.contains("must hold finite weights"))
+    }
+  #endif
+
   @Test func aMissingNameListsTheNearMisses() throws {
     let directory = try TestSupport.temporaryDirectory("engine-near")
     var generator = SeededGenerator(seed: 66)

@@ -5,10 +5,20 @@ import MNIST
 import PipelineCore
 
 /// Fetches the four MNIST files (local mirror or public mirrors, SHA-256 verified) into
-/// `<data-dir>/mnist/` and stores their decompressed bytes as one HDF5 artifact.
+/// `<data-dir>/mnist/`, stores their decompressed bytes as one HDF5 artifact, and removes the
+/// fetched files: the artifact is the one raw copy of MNIST in the data directory.
+///
+/// The files wait in `<data-dir>/mnist/` only while the stage runs: a run that is interrupted
+/// leaves the ones it has verified there, and the next run reuses them instead of fetching
+/// them again. A local mirror's own files are never removed, even if the mirror is that folder.
 ///
 /// The expected digests are the stage's parameters, so the cache key says exactly which bytes
 /// were used; where they came from (mirror directory, URL) is a non-semantic setting.
+///
+/// Earlier builds kept the fetched files after storing them. The artifact, and so every
+/// downstream key, is the same, so the version was not bumped: a data directory they wrote
+/// keeps its redundant `mnist/` folder until it is deleted by hand or the stage runs again
+/// (which reuses those files, then removes them).
 public struct DownloadStage: Stage {
   /// The files to fetch, each with the SHA-256 of its decompressed content.
   public struct Parameters: Codable, Sendable, Hashable {
@@ -51,6 +61,11 @@ public struct DownloadStage: Stage {
       try raw.setAttribute("sha256", .string(file.file.sha256), on: file.file.name)
     }
     try raw.close()
+    // The artifact now holds every byte. Should the process die before the runner commits
+    // it, the next run fetches the files again (from the mirror or the network).
+    for failure in downloader.removeDownloads(files, from: destination) {
+      context.log("could not remove a fetched MNIST file, a redundant copy: \(failure)")
+    }
   }
 }
 

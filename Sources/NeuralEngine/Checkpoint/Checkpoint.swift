@@ -14,7 +14,8 @@ import HDF5Store
 //
 // Readers validate presence, element type and shape of every dataset they need and name the
 // dataset and the expected shape when one is wrong. A file with only the 8 parameters (e.g.
-// written by another program) loads as a ``BayesianCNN``.
+// written by another program) loads as a ``BayesianCNN``; its weights may also be float64 or
+// float16 (IEEE half, h5py's `numpy.float16`), as PyTorch users save them, and are converted.
 
 extension BayesianCNN {
   /// Writes the 8 parameters at the root of `file` with PyTorch names and shapes.
@@ -25,9 +26,11 @@ extension BayesianCNN {
   }
 
   /// Reads the 8 parameters from the root of `file` (or under the `module.` prefix that
-  /// PyTorch's DataParallel adds). float64 weights are converted to float32.
+  /// PyTorch's DataParallel adds). float64 weights are rounded to float32 (to nearest, ties to
+  /// even), float16 weights widened to float32 (exactly).
   ///
-  /// - Parameter note: receives one line per conversion made (prefix, element type), so that a
+  /// - Parameter note: receives one line per kind of conversion made (the prefix, each stored
+  ///   element type other than float32), however many tensors it applies to, so that a
   ///   command can say so once.
   /// - Throws: ``NeuralEngineError`` naming a missing (with near misses), mis-shaped, mistyped
   ///   or non-finite dataset, or `HDF5Error`.
@@ -142,7 +145,8 @@ extension TrainingState {
 }
 
 extension ModelParameters {
-  /// Reads the 8 tensors stored at `prefix + name`, validating each (float64 is converted).
+  /// Reads the 8 tensors stored at `prefix + name`, validating each (float64 and float16 are
+  /// converted to float32).
   init(
     readingFrom file: HDF5File,
     prefix: String,
@@ -150,18 +154,29 @@ extension ModelParameters {
     note: (String) -> Void = { _ in }
   ) throws {
     self.init(zerosFor: architecture)
-    var converted = false
+    var converted: Set<HDF5ElementType> = []
     for (name, shape) in zip(Self.names, architecture.parameterShapes) {
       let dataset = prefix + name
-      let isDouble = file.exists(dataset) && (try? file.info(dataset).elementType) == .float64
-      try validate(file, dataset, shape: shape, elementType: isDouble ? .float64 : .float32)
-      let scalars =
-        isDouble
-        ? try file.read(dataset, as: Double.self).values.map { Float($0) }
-        : try file.read(dataset, as: Float.self).values
-      if isDouble && !converted {
-        note("converting float64 weights to float32 (the engine computes in float32)")
-        converted = true
+      // float64 and float16 are read and converted; anything else must be float32.
+      var elementType = HDF5ElementType.float32
+      if file.exists(dataset), let stored = try? file.info(dataset).elementType,
+        stored == .float64 || stored == .float16
+      {
+        elementType = stored
+      }
+      try validate(file, dataset, shape: shape, elementType: elementType)
+      let scalars: [Float]
+      switch elementType {
+      // Swift rounds to nearest-even; HDF5's own narrowing does not quite (see HDF5Store).
+      case .float64: scalars = try file.read(dataset, as: Double.self).values.map { Float($0) }
+      // Exact: HDF5 widens each half to the float32 of the same value.
+      case .float16: scalars = try file.read(dataset, wideningTo: Float.self).values
+      default: scalars = try file.read(dataset, as: Float.self).values
+      }
+      if elementType != .float32, converted.insert(elementType).inserted {
+        note(
+          "converting \(elementType.rawValue) weights to float32 (the engine computes in float32)"
+        )
       }
       if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
         throw NeuralEngineError.invalidValue(

@@ -33,7 +33,7 @@ struct CLIFixture: Sendable {
   private static func build() throws -> CLIFixture {
     removeLeftoversOfEndedProcesses()
     let root = try TestSupport.temporaryDirectory("dbal-cli")
-    // The fixture holds two copies of MNIST and the reference run (~230 MB): remove it when
+    // The fixture holds two copies of MNIST and the reference run (~140 MB): remove it when
     // this test process exits; a process that was killed is swept by the next one.
     fixtureRoot.withLock { $0 = root.path }
     atexit {
@@ -77,7 +77,7 @@ struct CLIFixture: Sendable {
     return destination
   }
 
-  /// Removes a scenario's workspace (each holds a copy of MNIST: ~100 MB).
+  /// Removes a scenario's workspace (each holds a copy of MNIST: ~56 MB).
   func discard(_ workspace: URL) {
     try? FileManager.default.removeItem(at: workspace)
   }
