@@ -116,9 +116,10 @@ struct UncertaintySourceTests {
 }
 
 /// Ensemble members are ordinary train stages: computed once per distinct labelled set and
-/// seed, shared between cells, and member 0 is the single network of an MC-dropout cell.
-@Suite(.serialized)
-struct EnsembleMemberSharingTests {
+/// seed, shared between cells, and member 0 is the single network of an MC-dropout cell. In
+/// ``SmokeLoopTests``' serialized suite: two in-process loops at once would wait on each other
+/// for the two cores' cooperative threads.
+extension SmokeLoopTests {
   @Test(.enabled(if: TestSupport.mnistMirror != nil, "needs the MNIST mirror (DBAL_MNIST_MIRROR)"))
   func membersAreCachedAndSharedAcrossAcquisitionFunctions() throws {
     let directory = try TestSupport.temporaryDirectory("dbal-ensemble-sharing")

@@ -15,6 +15,7 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   var generator = SeededGenerator(seed: seed)
   let set = try SplitStage.split(
     labels: labels,
+    classes: 10,
     validation: 100,
     initialPerClass: 2,
     generator: &generator
@@ -33,17 +34,30 @@ func splitIsBalancedDisjointAndCovering(seed: UInt64) throws {
   var c = SeededGenerator(seed: 10)
   let first = try SplitStage.split(
     labels: labels,
+    classes: 10,
     validation: 10,
     initialPerClass: 2,
     generator: &a
   )
   #expect(
     first
-      == (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &b))
+      == (try SplitStage.split(
+        labels: labels,
+        classes: 10,
+        validation: 10,
+        initialPerClass: 2,
+        generator: &b
+      ))
   )
   #expect(
     first
-      != (try SplitStage.split(labels: labels, validation: 10, initialPerClass: 2, generator: &c))
+      != (try SplitStage.split(
+        labels: labels,
+        classes: 10,
+        validation: 10,
+        initialPerClass: 2,
+        generator: &c
+      ))
   )
 }
 

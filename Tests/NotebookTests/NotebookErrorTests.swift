@@ -49,7 +49,7 @@ import Testing
       problem: .invalidValue(
         key: "models",
         value: "frequentist",
-        expected: "a comma-separated list of one of 'bayesian', 'deterministic'"
+        expected: "a comma-separated list of one of 'bayesian', 'deterministic', 'ensemble'"
       )
     ),
     BrokenDocument(

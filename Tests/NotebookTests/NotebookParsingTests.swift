@@ -184,7 +184,7 @@ import Testing
 
   @Test(arguments: [
     ("best", "'mc', 'deterministic', 'natural'"),
-    ("mc for ensemble", "a model among 'bayesian', 'deterministic'"),
+    ("mc for frequentist", "a model among 'bayesian', 'deterministic', 'ensemble'"),
     ("mcdropout for bayesian", "a metric among 'mc', 'deterministic'"),
     ("mc for bayesian, deterministic for bayesian", "each model named at most once"),
     ("mc bayesian", "'mc', 'deterministic', 'natural'"),

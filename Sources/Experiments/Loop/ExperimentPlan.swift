@@ -79,7 +79,7 @@ public struct ExperimentPlan: Sendable {
     throws
   {
     let p = profile.parameters
-    let poolSize = 60_000 - p.validation - p.initialLabelled
+    let poolSize = DatasetFacts.mnist.trainingCount - p.validation - p.initialLabelled
     guard p.totalAcquired <= poolSize else {
       throw ExperimentError.infeasible(
         "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
@@ -147,14 +147,15 @@ public struct ExperimentPlan: Sendable {
       )
     }
     let mc = p.ensembleDropout == .mcDropout
+    let facts = DatasetFacts.mnist
     let scoring =
       p.ensembleSize * (mc ? p.mcSamples : 1)
-      * (p.poolSubset == 0 ? 60_000 : p.poolSubset)
-    let evaluation =
-      p.ensembleSize * (mc ? p.testMCSamples : 1)
-      * (p.testSubset == 0 ? 10_000 : p.testSubset)
-    // Float32 probabilities of 10 classes; evaluation holds the dropout-off ones as well.
-    let bytes = UInt64(max(scoring, evaluation + p.ensembleSize * 10_000)) * 10 * 4
+      * (p.poolSubset == 0 ? facts.trainingCount : p.poolSubset)
+    let tested = p.testSubset == 0 ? facts.testCount : p.testSubset
+    let evaluation = p.ensembleSize * (mc ? p.testMCSamples : 1) * tested
+    // Float32 probabilities per class; evaluation holds the dropout-off ones as well.
+    let bytes =
+      UInt64(max(scoring, evaluation + p.ensembleSize * tested)) * UInt64(facts.classCount) * 4
     guard bytes <= physicalMemory / 2 else {
       throw ExperimentError.infeasible(
         "ensemble-size=\(p.ensembleSize)\(mc ? " with ensemble-dropout=mc-dropout" : ""): its "

@@ -1,4 +1,5 @@
 import Acquisition
+import MNIST
 import NeuralEngine
 
 /// Every knob of the active-learning protocol, with the paper's values as ``paper``.
@@ -93,7 +94,7 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   /// Total images acquired by the end of a run.
   public var totalAcquired: Int { rounds * acquireCount }
   /// Size of the initial labelled set.
-  public var initialLabelled: Int { initialPerClass * 10 }
+  public var initialLabelled: Int { initialPerClass * DatasetFacts.mnist.classCount }
 }
 
 /// How the members of a deep ensemble predict.

@@ -1,4 +1,5 @@
 import Acquisition
+import MNIST
 import NeuralEngine
 
 /// One `--set key=value` override of an ``ExperimentParameters`` value, validated on parsing.
@@ -40,17 +41,27 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     .int("acquire-count", \.acquireCount, 1...1000, "images acquired per round"),
     .int("initial-per-class", \.initialPerClass, 1...100, "initial labelled images per class"),
     .int("validation", \.validation, 0...20000, "validation images held out of the pool"),
-    .int("pool-subset", \.poolSubset, 0...60000, "pool points scored per round (0 = all)"),
+    .int(
+      "pool-subset",
+      \.poolSubset,
+      0...Double(DatasetFacts.mnist.trainingCount),
+      "pool points scored per round (0 = all)"
+    ),
     .int("mc-samples", \.mcSamples, 1...1000, "MC-dropout passes for scoring"),
     .int("test-mc-samples", \.testMCSamples, 1...1000, "MC-dropout passes for test accuracy"),
     .int(
       "test-subset",
       \.testSubset,
-      0...10000,
+      0...Double(DatasetFacts.mnist.testCount),
       "test images evaluated, a seeded class-stratified subset (0 = all 10,000)"
     ),
     .int("epochs", \.epochs, 1...10000, "training epochs per round"),
-    .int("batch-size", \.batchSize, 1...60000, "minibatch size"),
+    .int(
+      "batch-size",
+      \.batchSize,
+      1...Double(DatasetFacts.mnist.trainingCount),
+      "minibatch size"
+    ),
     .choice("last-batch", \.lastBatch, "the last, partial batch of an epoch: keep or drop"),
     .choice(
       "initialisation",

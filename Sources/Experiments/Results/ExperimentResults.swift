@@ -22,26 +22,53 @@ public struct ExperimentResults: Sendable {
     var curves: [Cell: [CurvePoint]] = [:]
     for cell in plan.cells {
       var points: [CurvePoint] = []
+      // The labelled and acquired counts are read from the labelled sets, never assumed from
+      // the parameters: round r trains on the set that acquisition r - 1 produced.
+      var initial: Int?
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
         guard let url = try artifact(id, "metrics") else { break }
-        let file = try HDF5File.open(url.path)
-        defer { try? file.close() }
+        let metrics = try EvaluationMetrics(contentsOf: url)
+        let counts = try Self.labelledCounts(cell, round: round, artifact: artifact)
+        if round == 0 { initial = counts?.labelled }
+        let labelled = counts?.labelled ?? (p.initialLabelled + round * p.acquireCount)
         points.append(
           CurvePoint(
-            acquired: round * p.acquireCount,
-            labelled: p.initialLabelled + round * p.acquireCount,
-            accuracyMC: try file.read("accuracy_mc", as: Double.self).values[0],
-            accuracyDeterministic: try file.read("accuracy_deterministic", as: Double.self)
-              .values[0],
-            weightDecay: file.exists("weight_decay")
-              ? try file.read("weight_decay", as: Double.self).values[0] : nil
+            acquired: labelled - (initial ?? p.initialLabelled),
+            labelled: labelled,
+            accuracyMC: metrics.accuracyMC,
+            accuracyDeterministic: metrics.accuracyDeterministic,
+            weightDecay: metrics.weightDecay
           )
         )
       }
       curves[cell] = points
     }
     self.curves = curves
+  }
+
+  /// The size of the labelled set that round `round` of `cell` trained on, read from the
+  /// labelled sets: the output of acquisition `round - 1`, or for round 0 the output of
+  /// acquisition 0 less what it acquired (the split's own artifact when no acquisition ran,
+  /// since bundles carry the shared split as a digest only). Nil when none of them is readable.
+  static func labelledCounts(
+    _ cell: Cell,
+    round: Int,
+    artifact: (StageID, String) throws -> URL?
+  ) throws -> (labelled: Int, acquired: Int)? {
+    func counts(_ id: StageID) -> (labelled: Int, acquired: Int)? {
+      guard let url = try? artifact(id, "labelled"), let file = try? HDF5File.open(url.path)
+      else { return nil }
+      defer { try? file.close() }
+      guard let labelled = try? file.info("labelled").shape.first else { return nil }
+      let acquired = file.exists("acquired") ? (try? file.info("acquired").shape.first) ?? 0 : 0
+      return (labelled, acquired)
+    }
+    if round > 0 { return counts(ExperimentPlan.stageID(cell, round: round - 1, "acquire")) }
+    if let after = counts(ExperimentPlan.stageID(cell, round: 0, "acquire")) {
+      return (after.labelled - after.acquired, 0)
+    }
+    return counts(ExperimentPlan.splitID(repetition: cell.repetition))
   }
 
   /// Results from curves already read (tests, and results assembled elsewhere).

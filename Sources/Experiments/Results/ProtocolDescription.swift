@@ -1,5 +1,6 @@
 import Acquisition
 import Foundation
+import MNIST
 import NeuralEngine
 import Notebook
 import Reports
@@ -19,7 +20,7 @@ public enum ProtocolDescription {
     results: ExperimentResults? = nil
   ) -> TableData {
     let p = plan.profile.parameters
-    let poolSize = 60_000 - p.validation - p.initialLabelled
+    let poolSize = DatasetFacts.mnist.trainingCount - p.validation - p.initialLabelled
     let models = Set(plan.models)
     var rows: [[String]] = []
     func row(_ aspect: String, _ ours: String, _ paper: String, _ authors: String, _ why: String) {

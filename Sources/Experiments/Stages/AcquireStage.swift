@@ -29,20 +29,11 @@ public struct AcquireStage: Stage {
   public func run(_ context: StageContext) throws {
     let previous = try LabelledSet(contentsOf: context.inputURL("labelled"))
     let scoresURL = try context.inputURL("scores")
-    let file = try HDF5File.open(scoresURL.path)
-    let subset = try file.read("subset", as: Int64.self).values.map { Int($0) }
-    let scores = try file.read("scores", as: Double.self).values
-    try file.close()
-    guard subset.count == scores.count else {
-      throw ExperimentError.invalidArtifact(
-        file: scoresURL.path,
-        problem: "\(subset.count) indices but \(scores.count) scores"
-      )
-    }
+    let scored = try PoolScores(contentsOf: scoresURL)
     let next = try Self.acquire(
       from: previous,
-      subset: subset,
-      scores: scores,
+      subset: scored.subset,
+      scores: scored.scores,
       count: parameters.count,
       seed: context.seed ?? 0,
       file: scoresURL.path

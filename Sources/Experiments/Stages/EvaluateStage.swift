@@ -1,6 +1,7 @@
 import Acquisition
 import Foundation
 import HDF5Store
+import MNIST
 import NeuralEngine
 import PipelineCore
 
@@ -65,114 +66,99 @@ public struct EvaluateStage: Stage {
 
   /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
-    if parameters.ensembleSize != nil {
-      try runEnsemble(context)
-      return
-    }
     let data = try resources.dataset(at: context.inputURL("data"))
+    let (images, labels) = data.testSet(
+      stratifiedSubset: parameters.testSubset,
+      seed: parameters.testSubsetSeed
+    )
+    var generator = SeededGenerator(seed: context.seed ?? 0)
+    let predicted = try resources.withEngine { engine in
+      parameters.ensembleSize == nil
+        ? try predictNetwork(context, images: images, generator: &generator, engine: engine)
+        : try predictEnsemble(context, images: images, generator: &generator, engine: engine)
+    }
+    func accuracy(_ p: MCProbabilities, _ passes: Range<Int>? = nil) -> Double {
+      Self.accuracy(
+        p.values,
+        passes: p.passes,
+        using: passes ?? 0..<p.passes,
+        labels: labels,
+        classes: p.classes
+      )
+    }
+    let off = predicted.dropoutOff
+    try EvaluationMetrics(
+      accuracyDeterministic: accuracy(off),
+      accuracyMC: accuracy(predicted.predictive),
+      testCount: labels.count,
+      weightDecay: predicted.weightDecay,
+      // One sample per member with dropout off: each member's own accuracy.
+      memberAccuracies: parameters.ensembleSize == nil
+        ? [] : (0..<off.passes).map { accuracy(off, $0..<($0 + 1)) }
+    ).write(to: context.outputURL("metrics"))
+  }
+
+  /// The dropout-off samples and the predictive samples of what the stage evaluates, and the
+  /// weight-decay constant its (first) network was trained with.
+  private struct Predictions {
+    var dropoutOff: MCProbabilities
+    var predictive: MCProbabilities
+    var weightDecay: Double?
+  }
+
+  /// One network: its dropout-off prediction and `T` MC-dropout passes, from one convolution
+  /// pass (bit for bit `predictProbabilities` then `predictMonteCarlo` with this generator).
+  private func predictNetwork(
+    _ context: StageContext,
+    images: Tensor,
+    generator: inout SeededGenerator,
+    engine: ComputeEngine
+  ) throws -> Predictions {
     let modelFile = try HDF5File.open(context.inputURL("model").path)
     let model = try BayesianCNN(readingFrom: modelFile)
     let weightDecay =
       modelFile.exists("weight_decay")
       ? try modelFile.read("weight_decay", as: Double.self).values[0] : nil
     try modelFile.close()
-    let (images, labels) = data.testSet(
-      stratifiedSubset: parameters.testSubset,
-      seed: parameters.testSubsetSeed
+    let (deterministic, monteCarlo) = try engine.predictDeterministicAndMonteCarlo(
+      model,
+      images: images,
+      samples: parameters.mcSamples,
+      generator: &generator
     )
-    var generator = SeededGenerator(seed: context.seed ?? 0)
-    // One convolution pass serves both; the results are bit for bit those of
-    // `predictProbabilities` followed by `predictMonteCarlo` with this generator.
-    let (deterministic, monteCarlo) = try resources.withEngine { engine in
-      try engine.predictDeterministicAndMonteCarlo(
-        model,
-        images: images,
-        samples: parameters.mcSamples,
-        generator: &generator
-      )
-    }
-    let classes = 10
-    let deterministicAccuracy = Self.accuracy(
-      deterministic.scalars,
-      passes: 1,
-      labels: labels,
-      classes: classes
+    let (n, c) = (deterministic.shape[0], deterministic.shape[1])
+    return Predictions(
+      dropoutOff: MCProbabilities(passes: 1, points: n, classes: c, values: deterministic.scalars),
+      predictive: MCProbabilities(
+        passes: parameters.mcSamples,
+        points: n,
+        classes: c,
+        values: monteCarlo.scalars
+      ),
+      weightDecay: weightDecay
     )
-    let monteCarloAccuracy = Self.accuracy(
-      monteCarlo.scalars,
-      passes: parameters.mcSamples,
-      labels: labels,
-      classes: classes
-    )
-    let file = try HDF5File.create(context.outputURL("metrics").path)
-    try file.write([deterministicAccuracy], shape: [], to: "accuracy_deterministic")
-    try file.write([monteCarloAccuracy], shape: [], to: "accuracy_mc")
-    try file.write([Int64(labels.count)], shape: [], to: "test_count")
-    if let weightDecay { try file.write([weightDecay], shape: [], to: "weight_decay") }
-    try file.close()
   }
 
-  /// The evaluation of a deep ensemble (see the type's documentation).
-  private func runEnsemble(_ context: StageContext) throws {
-    let members = parameters.ensembleSize ?? 1
-    let dropout = parameters.ensembleDropout ?? .off
-    let data = try resources.dataset(at: context.inputURL("data"))
-    let networks = try PredictiveSamples.networks(context, count: members)
-    let (images, labels) = data.testSet(
-      stratifiedSubset: parameters.testSubset,
-      seed: parameters.testSubsetSeed
-    )
-    var generator = SeededGenerator(seed: context.seed ?? 0)
-    let (off, predictive) = try resources.withEngine { engine in
-      let off = try PredictiveSamples(
-        source: .deepEnsemble,
-        mcSamples: 1,
-        ensembleDropout: .off
-      ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
-      let predictive =
-        dropout == .off
-        ? off
-        : try PredictiveSamples(
-          source: .deepEnsemble,
-          mcSamples: parameters.mcSamples,
-          ensembleDropout: .mcDropout
-        ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
-      return (off, predictive)
+  /// A deep ensemble: its members' dropout-off predictions, and its predictive samples as it
+  /// scores the pool (the same, or `T` MC-dropout passes per member).
+  private func predictEnsemble(
+    _ context: StageContext,
+    images: Tensor,
+    generator: inout SeededGenerator,
+    engine: ComputeEngine
+  ) throws -> Predictions {
+    let networks = try PredictiveSamples.networks(context, count: parameters.ensembleSize ?? 1)
+    let off = try PredictiveSamples(source: .deepEnsemble, mcSamples: 1, ensembleDropout: .off)
+      .probabilities(of: networks, images: images, generator: &generator, engine: engine)
+    guard parameters.ensembleDropout == .mcDropout else {
+      return Predictions(dropoutOff: off, predictive: off)
     }
-    let classes = off.classes
-    let ensembleAccuracy = Self.accuracy(
-      off.values,
-      passes: members,
-      labels: labels,
-      classes: classes
-    )
-    let memberAccuracies = (0..<members).map {
-      Self.accuracy(
-        off.values,
-        passes: members,
-        using: $0..<($0 + 1),
-        labels: labels,
-        classes: classes
-      )
-    }
-    let predictiveAccuracy = Self.accuracy(
-      predictive.values,
-      passes: predictive.passes,
-      labels: labels,
-      classes: classes
-    )
-    let file = try HDF5File.create(context.outputURL("metrics").path)
-    try file.write([ensembleAccuracy], shape: [], to: "accuracy_deterministic")
-    try file.write([predictiveAccuracy], shape: [], to: "accuracy_mc")
-    try file.write(
-      [memberAccuracies.reduce(0, +) / Double(members)],
-      shape: [],
-      to: "accuracy_members_mean"
-    )
-    try file.write(memberAccuracies, shape: [members], to: "accuracy_members")
-    try file.write([Int64(members)], shape: [], to: "ensemble_size")
-    try file.write([Int64(labels.count)], shape: [], to: "test_count")
-    try file.close()
+    let predictive = try PredictiveSamples(
+      source: .deepEnsemble,
+      mcSamples: parameters.mcSamples,
+      ensembleDropout: .mcDropout
+    ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
+    return Predictions(dropoutOff: off, predictive: predictive)
   }
 
   /// Accuracy of the argmax of the mean over passes of `[passes, N, classes]` probabilities

@@ -30,18 +30,19 @@ public final class ExperimentResources: @unchecked Sendable {
   }
 }
 
-/// The preprocessed MNIST splits as flat arrays (images `[N, 28, 28]` in [0, 1], labels 0...9).
+/// The preprocessed MNIST splits as flat arrays (images `[N, pixels]` in [0, 1], labels
+/// `0..<classCount`), with the dataset's facts read from the file.
 public struct MNISTTensors: Sendable {
-  /// Training images, 60,000 x 784 Float32 values.
+  /// Training images, `trainingCount x pixelCount` Float32 values.
   public let trainImages: [Float]
   /// Training labels.
   public let trainLabels: [Int]
-  /// Test images, 10,000 x 784 Float32 values.
+  /// Test images, `testCount x pixelCount` Float32 values.
   public let testImages: [Float]
   /// Test labels.
   public let testLabels: [Int]
-  /// Pixels per image.
-  public static let pixels = 28 * 28
+  /// Image shape, classes and split sizes, as the preprocessed file holds them.
+  public let facts: DatasetFacts
 
   /// Reads the file written by the preprocess stage (shapes and labels are validated there).
   public init(contentsOf url: URL) throws {
@@ -50,11 +51,12 @@ public struct MNISTTensors: Sendable {
     testImages = dataset.testImages
     trainLabels = dataset.trainLabels.map { Int($0) }
     testLabels = dataset.testLabels.map { Int($0) }
+    facts = dataset.facts
   }
 
   /// The training images at `indices` as a `[n, 1, 28, 28]` tensor.
   public func trainingImages(at indices: [Int]) -> Tensor {
-    Self.gather(trainImages, indices)
+    gather(trainImages, indices)
   }
 
   /// The test images and labels of ``stratifiedSubset(labels:count:seed:)`` (all 10,000 in
@@ -65,7 +67,7 @@ public struct MNISTTensors: Sendable {
       count == 0 || count >= testLabels.count
       ? Array(testLabels.indices)
       : Self.stratifiedSubset(labels: testLabels, count: count, seed: seed)
-    return (Self.gather(testImages, indices), indices.map { testLabels[$0] })
+    return (gather(testImages, indices), indices.map { testLabels[$0] })
   }
 
   /// A seeded, class-stratified random subset of `count` indices into `labels`, sorted.
@@ -101,7 +103,8 @@ public struct MNISTTensors: Sendable {
     return chosen.sorted()
   }
 
-  static func gather(_ images: [Float], _ indices: [Int]) -> Tensor {
+  func gather(_ images: [Float], _ indices: [Int]) -> Tensor {
+    let pixels = facts.pixelCount
     var scalars = [Float](repeating: 0, count: indices.count * pixels)
     images.withUnsafeBufferPointer { source in
       scalars.withUnsafeMutableBufferPointer { target in
@@ -111,6 +114,6 @@ public struct MNISTTensors: Sendable {
         }
       }
     }
-    return Tensor(shape: [indices.count, 1, 28, 28], scalars: scalars)
+    return Tensor(shape: [indices.count] + facts.imageShape, scalars: scalars)
   }
 }

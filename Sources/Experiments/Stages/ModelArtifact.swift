@@ -1,5 +1,6 @@
 import Foundation
 import HDF5Store
+import MNIST
 import NeuralEngine
 
 /// The `model` artifact of a train stage: the trained weights in the engine's checkpoint layout
@@ -18,5 +19,17 @@ enum ModelArtifact {
     let file = try HDF5File.open(url.path)
     defer { try? file.close() }
     return try BayesianCNN(readingFrom: file)
+  }
+}
+
+extension BayesianCNN.Architecture {
+  /// The paper's architecture sized for a dataset: its image side, channels and classes (for
+  /// MNIST, exactly ``BayesianCNN/Architecture/paper``).
+  init(facts: DatasetFacts) {
+    self.init(
+      imageSize: facts.imageSide,
+      inputChannels: facts.imageShape.first ?? 1,
+      classCount: facts.classCount
+    )
   }
 }

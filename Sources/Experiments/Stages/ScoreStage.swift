@@ -122,11 +122,11 @@ public struct ScoreStage: Stage {
           + "acquisition"
       )
     }
-    let file = try HDF5File.create(context.outputURL("scores").path)
-    try file.write(subset.map(Int64.init), shape: [subset.count], to: "subset")
-    try file.write(scores, shape: [scores.count], to: "scores")
-    try file.setAttribute("function", .string(parameters.function.rawValue))
-    try file.setAttribute("model", .string(parameters.model.rawValue))
-    try file.close()
+    try PoolScores(
+      subset: subset,
+      scores: scores,
+      function: parameters.function.rawValue,
+      model: parameters.model.rawValue
+    ).write(to: context.outputURL("scores"))
   }
 }

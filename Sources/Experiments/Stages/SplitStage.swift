@@ -1,4 +1,5 @@
 import Foundation
+import MNIST
 import NeuralEngine
 import PipelineCore
 
@@ -41,6 +42,7 @@ public struct SplitStage: Stage {
     var generator = SeededGenerator(seed: context.seed ?? 0)
     let set = try Self.split(
       labels: data.trainLabels,
+      classes: data.facts.classCount,
       validation: parameters.validation,
       initialPerClass: parameters.initialPerClass,
       generator: &generator
@@ -52,18 +54,20 @@ public struct SplitStage: Stage {
   /// The split itself, a pure function of the labels and the generator.
   static func split(
     labels: [Int],
+    classes: Int,
     validation: Int,
     initialPerClass: Int,
     generator: inout SeededGenerator
   ) throws -> LabelledSet {
     let permutation = Array(labels.indices).shuffled(using: &generator)
-    guard validation + 10 * initialPerClass < labels.count else {
+    guard validation + classes * initialPerClass < labels.count else {
       throw ExperimentError.infeasible(
-        "validation \(validation) + initial \(10 * initialPerClass) exceed \(labels.count) images"
+        "validation \(validation) + initial \(classes * initialPerClass) exceed \(labels.count) "
+          + "images"
       )
     }
     let validationSet = Array(permutation.prefix(validation))
-    var perClass = [Int](repeating: 0, count: 10)
+    var perClass = [Int](repeating: 0, count: classes)
     var initial: [Int] = []
     var pool: [Int] = []
     for index in permutation.dropFirst(validation) {

@@ -88,7 +88,13 @@ public struct TrainStage: Stage {
     let candidates = parameters.candidates
     var trained: [BayesianCNN] = []
     for (index, c) in candidates.enumerated() {
-      let model = try train(context, images: images, labels: labels, weightDecay: c) { fraction in
+      let model = try train(
+        context,
+        architecture: BayesianCNN.Architecture(facts: data.facts),
+        images: images,
+        labels: labels,
+        weightDecay: c
+      ) { fraction in
         context.reportProgress((Double(index) + fraction) / Double(candidates.count))
       }
       try context.checkCancellation()
@@ -137,6 +143,7 @@ public struct TrainStage: Stage {
   /// stage's seed.
   private func train(
     _ context: StageContext,
+    architecture: BayesianCNN.Architecture,
     images: Tensor,
     labels: [Int],
     weightDecay c: Double,
@@ -152,7 +159,7 @@ public struct TrainStage: Stage {
       optimizer: optimizer
     )
     var state = TrainingState(
-      architecture: .paper,
+      architecture: architecture,
       initialisation: parameters.initialisation,
       optimizer: optimizer,
       generator: SeededGenerator(seed: context.seed ?? 0)

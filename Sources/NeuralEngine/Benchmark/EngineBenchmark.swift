@@ -45,8 +45,10 @@ public enum EngineBenchmark {
     let model = BayesianCNN(generator: &generator)
     func images(_ count: Int) -> Tensor {
       Tensor(
-        shape: [count, 1, 28, 28],
-        scalars: (0..<(count * 784)).map { _ in generator.nextUniformFloat() }
+        shape: [
+          count, architecture.inputChannels, architecture.imageSize, architecture.imageSize,
+        ],
+        scalars: (0..<(count * architecture.pixelCount)).map { _ in generator.nextUniformFloat() }
       )
     }
     func wanted(_ name: String) -> Bool { workloads?.contains(name) ?? true }

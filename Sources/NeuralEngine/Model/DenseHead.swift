@@ -170,23 +170,17 @@ final class DenseHead {
       rows: n,
       classes: c
     )
-    parameters.fc2Weight.withUnsafeBufferPointer { weight in
-      gradients.fc2Weight.withUnsafeMutableBufferPointer { weightGradient in
-        gradients.fc2Bias.withUnsafeMutableBufferPointer { biasGradient in
-          Dense.backward(
-            outputGradient: logitsGradient.pointer,
-            input: droppedHidden.pointer,
-            weight: weight.baseAddress!,
-            inputGradient: hiddenGradient.pointer,
-            weightGradient: weightGradient.baseAddress!,
-            biasGradient: biasGradient.baseAddress!,
-            batch: n,
-            inputs: h,
-            outputs: c
-          )
-        }
-      }
-    }
+    Self.denseBackward(
+      logitsGradient.pointer,
+      input: droppedHidden.pointer,
+      parameters.fc2Weight,
+      &gradients.fc2Weight,
+      &gradients.fc2Bias,
+      inputGradient: hiddenGradient.pointer,
+      rows: n,
+      inputs: h,
+      outputs: c
+    )
     Dropout.backward(
       outputGradient: hiddenGradient.pointer,
       mask: hiddenMask.pointer,
@@ -199,22 +193,20 @@ final class DenseHead {
       inputGradient: hiddenGradient.pointer,
       count: n * h
     )
+    Self.denseBackward(
+      hiddenGradient.pointer,
+      input: droppedFeatures.pointer,
+      parameters.fc1Weight,
+      &gradients.fc1Weight,
+      &gradients.fc1Bias,
+      inputGradient: featuresGradient,
+      rows: n,
+      inputs: f,
+      outputs: h
+    )
     var penaltyValue = 0.0
     parameters.fc1Weight.withUnsafeBufferPointer { weight in
       gradients.fc1Weight.withUnsafeMutableBufferPointer { weightGradient in
-        gradients.fc1Bias.withUnsafeMutableBufferPointer { biasGradient in
-          Dense.backward(
-            outputGradient: hiddenGradient.pointer,
-            input: droppedFeatures.pointer,
-            weight: weight.baseAddress!,
-            inputGradient: featuresGradient,
-            weightGradient: weightGradient.baseAddress!,
-            biasGradient: biasGradient.baseAddress!,
-            batch: n,
-            inputs: f,
-            outputs: h
-          )
-        }
         penaltyValue = WeightPenalty.forwardAndBackward(
           weights: weight,
           coefficient: penalty,
@@ -254,6 +246,38 @@ final class DenseHead {
           inputs: inputs,
           outputs: outputs
         )
+      }
+    }
+  }
+
+  /// The backward pass of `output = input · W + b`: overwrites the weight and bias gradients
+  /// and writes the input's gradient.
+  private static func denseBackward(
+    _ outputGradient: UnsafePointer<Float>,
+    input: UnsafePointer<Float>,
+    _ weight: Tensor,
+    _ weightGradient: inout Tensor,
+    _ biasGradient: inout Tensor,
+    inputGradient: UnsafeMutablePointer<Float>,
+    rows: Int,
+    inputs: Int,
+    outputs: Int
+  ) {
+    weight.withUnsafeBufferPointer { weight in
+      weightGradient.withUnsafeMutableBufferPointer { weightGradient in
+        biasGradient.withUnsafeMutableBufferPointer { biasGradient in
+          Dense.backward(
+            outputGradient: outputGradient,
+            input: input,
+            weight: weight.baseAddress!,
+            inputGradient: inputGradient,
+            weightGradient: weightGradient.baseAddress!,
+            biasGradient: biasGradient.baseAddress!,
+            batch: rows,
+            inputs: inputs,
+            outputs: outputs
+          )
+        }
       }
     }
   }

@@ -146,7 +146,7 @@ struct Predict: ParsableCommand {
       probabilities.scalars,
       passes: passes,
       labels: labels,
-      classes: 10
+      classes: model.architecture.classCount
     )
     let correct = Int((accuracy * Double(n)).rounded())
     if let output {
@@ -157,7 +157,8 @@ struct Predict: ParsableCommand {
         .appendingPathComponent(".\(target.lastPathComponent).\(getpid()).tmp")
       do {
         let file = try HDF5File.create(temporary.path)
-        let shape = mcSamples == nil ? [n, 10] : [passes, n, 10]
+        let classes = model.architecture.classCount
+        let shape = mcSamples == nil ? [n, classes] : [passes, n, classes]
         try file.write(probabilities.scalars, shape: shape, to: "probabilities")
         try file.setAttribute("checkpoint", .string(checkpoint))
         try file.setAttribute("split", .string(split.rawValue))
@@ -181,7 +182,7 @@ struct Predict: ParsableCommand {
           passes: passes,
           using: (group * t)..<((group + 1) * t),
           labels: labels,
-          classes: 10
+          classes: model.architecture.classCount
         )
       }
       let mean = sum / Double(groups)
