@@ -151,19 +151,26 @@ public struct ExperimentResults: Sendable {
   }
 
   /// Whether the cell's scores are the same for every point, so that it acquires uniformly at
-  /// random within the scored subset (through the seeded tie-break): Random itself, and BALD,
-  /// mode-count Variation Ratios and Mean STD of a deterministic model (one pass).
+  /// random within the scored subset (through the seeded tie-break): Random itself is labelled
+  /// as what it is already; a deterministic model (one pass) does so with every function whose
+  /// formula is constant for one pass (BALD, Mean STD, mode-count Variation Ratios), which is
+  /// found by scoring two different probability vectors, not by a list of functions.
   public func isRandomSelection(
     _ acquisition: AcquisitionFunction,
     _ model: UncertaintySource
   ) -> Bool {
-    if acquisition == .random { return false }  // labelled as what it is already
-    guard model == .deterministic else { return false }
-    switch acquisition {
-    case .bald, .meanSTD: return true
-    case .varRatios: return plan.profile.parameters.deterministicVarRatios == .modeCount
-    case .varRatiosMean, .maxEntropy, .random: return false
-    }
+    guard acquisition != .random, model == .deterministic else { return false }
+    let effective = ScoreStage.Parameters(
+      function: acquisition,
+      model: model,
+      mcSamples: 1,
+      poolSubset: 0,
+      singlePassVariationRatios: plan.profile.parameters.deterministicVarRatios
+    ).effectiveFunction
+    let scores = effective.scores(
+      MCProbabilities(passes: 1, points: 2, classes: 3, values: [0.8, 0.15, 0.05, 0.4, 0.35, 0.25])
+    )
+    return scores[0] == scores[1]
   }
 
   static func color(_ model: UncertaintySource) -> SeriesColor {

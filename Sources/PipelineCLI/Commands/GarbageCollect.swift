@@ -32,8 +32,8 @@ struct GarbageCollect: ParsableCommand {
     help: ArgumentHelp(
       "For each target and profile, forget the runs of every protocol but the newest one.",
       discussion: """
-        Runs with other --set overrides (or of an earlier version of a profile) are forgotten; \
-        the parts (--cells) and imported bundles of the newest protocol are kept.
+        Computed runs with other --set overrides (or of an earlier version of a profile) are \
+        forgotten; the parts (--cells) of the newest protocol and imported bundles are kept.
         """
     )
   )
@@ -149,10 +149,12 @@ struct GarbageCollect: ParsableCommand {
 
 /// How `gc` groups recorded runs into protocols and says what each run was.
 enum RunGrouping {
-  /// The records that `--keep-latest` forgets: for each target and profile, the records whose
-  /// parameters digest differs from that of the newest record. Records without those labels
+  /// The records that `--keep-latest` forgets: for each target and profile, the computed runs
+  /// whose parameters digest differs from that of the newest computed run. Imported bundles
+  /// (results brought from elsewhere, forgotten only by name) and records without those labels
   /// (written by earlier versions, or by `fetch`) are never forgotten this way.
   static func superseded(_ records: [RunRecord]) -> [RunRecord] {
+    let records = records.filter { $0.labels["origin"] == "computed" }
     var newest: [String: String] = [:]  // target + profile -> parameters digest
     for record in records.sorted(by: { $0.finishedAt > $1.finishedAt }) {
       guard let group = group(record), let digest = record.labels["parameters-digest"] else {
