@@ -166,8 +166,6 @@ public struct SeriesColor: Sendable, Equatable, Hashable, CustomStringConvertibl
   public static let bayesian = SeriesColor(hex: "#d62728")
   /// The paper's colour for the deterministic CNN (blue).
   public static let deterministic = SeriesColor(hex: "#1f77b4")
-  /// The colour of deep ensembles (green), beside the paper's two.
-  public static let ensemble = SeriesColor(hex: "#2ca02c")
   /// Ten distinguishable colours (the Tableau 10 palette) for figures with many series.
   public static let palette: [SeriesColor] = [
     "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",

@@ -173,12 +173,11 @@ public struct ExperimentResults: Sendable {
     return scores[0] == scores[1]
   }
 
+  /// A source's colour: the palette in the order the sources are declared, so that the paper's
+  /// MC dropout is red, the deterministic CNN blue and a deep ensemble green.
   static func color(_ model: UncertaintySource) -> SeriesColor {
-    switch model {
-    case .mcDropout: .bayesian
-    case .deterministic: .deterministic
-    case .deepEnsemble: .ensemble
-    }
+    let index = UncertaintySource.allCases.firstIndex(of: model) ?? 0
+    return SeriesColor.palette[index % SeriesColor.palette.count]
   }
 
   // MARK: - Tables
