@@ -34,6 +34,10 @@ public struct Provenance: Sendable, Equatable {
   public var system: SystemInfo
   /// Wall-clock seconds of the whole invocation.
   public var wallSeconds: Double
+  /// The command that continues the whole target (a partial report suggests it); nil means
+  /// ``command`` itself. It differs when the recorded command computed only some cells
+  /// (`--cells`), which a rerun would not take further.
+  public var continueCommand: String?
 
   /// Creates a provenance record.
   public init(
@@ -50,8 +54,10 @@ public struct Provenance: Sendable, Equatable {
     cells: [CellExecution],
     software: SoftwareVersions,
     system: SystemInfo,
-    wallSeconds: Double
+    wallSeconds: Double,
+    continueCommand: String? = nil
   ) {
+    self.continueCommand = continueCommand
     self.command = command
     self.workingDirectory = workingDirectory
     self.gitCommit = gitCommit

@@ -160,7 +160,7 @@ private struct NodeBuilder {
                   + " finished (\(done) of \(total) rounds, \(percent(done, of: total))). Figures,"
                   + " tables and values below use only the finished rounds. Re-run "
               ),
-              .code(inputs.provenance.command),
+              .code(inputs.provenance.continueCommand ?? inputs.provenance.command),
               .text(" to continue; finished rounds are cached."),
             ],
             table: TableNode(

@@ -96,6 +96,22 @@ struct MaintenanceTests {
     #expect(rerun.executedStages == 0, "\(rerun)")
   }
 
+  @Test("A partial report of a --cells run says how to continue the whole target")
+  func partialReportsContinueTheWholeTarget() throws {
+    let fixture = try CLIFixture.shared()
+    let workspace = try fixture.workspace(copying: fixture.base, "cells")
+    defer { fixture.discard(workspace) }
+    let part = try PipelineProcess.run(CLIFixture.smokeFig2(workspace, ["--cells", "bald.*"]))
+    try #require(part.succeeded, "\(part)")
+    let report = try ReportSnapshot(workspace, report: "fig2-smoke").markdown
+    let resume = try #require(report.firstMatch(of: /Re-run `([^`]+)` to continue/)?.output.1)
+    #expect(
+      try ShellWords.split(String(resume))
+        == ["pipeline", "reproduce", "fig2", "--profile", "smoke"] + workspace.dataArguments,
+      "\(resume)"
+    )
+  }
+
   @Test("status compares like with like: the paper profile is not compared with a smoke run")
   func statusComparesLikeWithLike() throws {
     let fixture = try CLIFixture.shared()

@@ -4,8 +4,11 @@ import Foundation
 
 /// The options every subcommand that reads or writes the cache accepts, with the same names.
 struct DataOptions: ParsableArguments {
+  /// The data directory when `--data-dir` is not given.
+  static let defaultDataDir = "./Data"
+
   @Option(help: "Where downloads, the stage cache and run records live.")
-  var dataDir: String = "./Data"
+  var dataDir: String = DataOptions.defaultDataDir
 
   @Option(help: ArgumentHelp("Where the target documents live.", visibility: .hidden))
   var pipelinesDir: String = "./Pipelines"

@@ -226,6 +226,17 @@ struct Workspace {
     )
   }
 
+  /// The command that continues every cell of the target in this data directory (a partial
+  /// report suggests it): ``reproduceCommand`` with `--data-dir` unless it is the default, and
+  /// never `--cells`, which would take only those cells further.
+  var continueCommand: String {
+    SuggestedCommand.shellLine(
+      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
+        + plan.profile.overrides.flatMap { ["--set", $0.description] }
+        + (options.dataDir == DataOptions.defaultDataDir ? [] : ["--data-dir", options.dataDir])
+    )
+  }
+
   /// Renders the report from the cache and the recorded provenance into `directory`; returns
   /// the written files.
   @discardableResult
@@ -323,7 +334,8 @@ struct Workspace {
       cells: cells,
       software: recorded?.software ?? ToolInfo.softwareVersions(),
       system: system,
-      wallSeconds: recorded?.wallSeconds ?? 0
+      wallSeconds: recorded?.wallSeconds ?? 0,
+      continueCommand: continueCommand
     )
   }
 }
