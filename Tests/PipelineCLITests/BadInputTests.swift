@@ -98,7 +98,7 @@ struct BadInputTests {
     ("invalid value", "models: bayesian, deterministic", "models: bayesian, nonsense"),
     ("not key: value", "models: bayesian, deterministic", "bogus line"),
     ("unknown figure metric", "metric: natural", "metric: nonsense"),
-    ("metric for a model the grammar lacks", "metric: natural", "metric: mc for ensemble"),
+    ("metric for a model the grammar lacks", "metric: natural", "metric: mc for frequentist"),
   ]
 
   @Test("A malformed Pipelines block is reported with its line", arguments: documentDamage.indices)

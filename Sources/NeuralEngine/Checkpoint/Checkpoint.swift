@@ -216,10 +216,15 @@ private func validate(
   }
   let info = try file.info(dataset)
   guard info.elementType == elementType else {
+    // Weights are read as float32, or converted from float64 and float16 (PyTorch's
+    // `model.double()` and `model.half()`): say so, so that the fix is the user's choice.
+    let expected =
+      elementType == .int64
+      ? elementType.rawValue : "float32 (float64 and float16 are also read, and converted)"
     throw NeuralEngineError.typeMismatch(
       file: file.path,
       dataset: dataset,
-      expected: elementType.rawValue,
+      expected: expected,
       found: info.elementType.rawValue
     )
   }
