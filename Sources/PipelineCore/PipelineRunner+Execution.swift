@@ -291,15 +291,16 @@ extension PipelineRunner {
   }
 
   /// How running a stage's code ended.
-  private enum StageRun {
+  enum StageRun {
     /// It returned normally after this many seconds.
     case finished(seconds: Double)
     /// It was cancelled or failed: the stage's result.
     case ended(StageResult)
   }
 
-  /// Runs `node`'s code with its outputs going to `temporary`, telling the observer.
-  private func runStage(
+  /// Runs `node`'s code with its outputs going to `temporary`, telling the observer (the one
+  /// place a stage's code runs: computing, restoring and replaying).
+  func runStage(
     _ node: StageNode,
     key: String,
     inputURLs: [String: URL],

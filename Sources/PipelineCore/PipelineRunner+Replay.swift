@@ -75,25 +75,15 @@ extension PipelineRunner {
     inputURLs: [String: URL],
     scratch: URL
   ) throws -> ReplayReport.StageReplay {
-    let context = StageContext(
-      id: node.id,
-      seed: node.seed,
-      settings: settings,
-      inputs: inputURLs,
-      outputDirectory: scratch,
-      declaredOutputs: node.stage.outputs,
-      cancellation: cancellation,
-      observer: observer
-    )
-    observer.pipeline(.stageStarted(node.id, key: key))
-    do {
-      try node.stage.run(context)
-    } catch {
-      throw PipelineError.stageFailed(node.id, underlying: error)
+    switch runStage(node, key: key, inputURLs: inputURLs, into: scratch) {
+    case .finished: break
+    case .ended(.failed(let error)): throw error
+    case .ended: throw PipelineError.cancelled(interrupted: [node.id])
     }
     var comparisons: [ReplayReport.ArtifactComparison] = []
     for name in node.stage.outputs.sorted() {
-      let replayed = try ArtifactDigest(ofFileAt: context.outputURL(name))
+      let output = scratch.appendingPathComponent(ArtifactStore.fileName(ofArtifact: name))
+      let replayed = try ArtifactDigest(ofFileAt: output)
       let cachedSHA256 = manifest.outputs[name]!.sha256
       var differing: [String] = []
       var largest: [String: Double] = [:]
@@ -106,11 +96,7 @@ extension PipelineRunner {
           ) {
             differing = parts
           }
-          largest = Self.largestDifferences(
-            cachedURL,
-            context.outputURL(name),
-            datasets: differing
-          )
+          largest = Self.largestDifferences(cachedURL, output, datasets: differing)
         }
       }
       var comparison = ReplayReport.ArtifactComparison(

@@ -75,7 +75,7 @@ enum ToolInfo {
       swift: swiftVersion,
       hdf5: HDF5Library.version,
       oneDNN: ComputeEngine.oneDNNVersion,
-      oneDNNISA: (try? ComputeEngine().convolutionImplementation()) ?? "unknown"
+      oneDNNISA: environment["onednn-isa"] ?? "unknown"
     )
   }
 
