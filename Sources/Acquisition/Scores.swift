@@ -49,6 +49,8 @@ enum Scores {
     }
     // Samples that agree exactly (one pass, or an ensemble of identical members) carry no
     // disagreement: BALD is exactly 0 there, not the rounding residue of the two entropies.
+    // No cached score changes: one pass gave exactly 0 before, and T MC-dropout passes agree
+    // bit for bit only where the softmax saturates to exact 0s and 1s, whose entropies are 0.
     let agreeing = (0..<p.points).map { n in
       p.values.withUnsafeBufferPointer { values in
         (1..<p.passes).allSatisfy { t in

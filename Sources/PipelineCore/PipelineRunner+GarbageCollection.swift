@@ -16,10 +16,19 @@ extension PipelineRunner {
   /// lock shared; gc takes it exclusively), telling the observer once if it has to wait, so
   /// that entries a running process has committed but not yet recorded are never removed.
   ///
+  /// - Parameter removingRecord: called with each forgotten record's name once its record is
+  ///   removed, still under the exclusive lock (for files the caller keeps beside records).
   /// - Throws: ``PipelineError/unknownRunRecord(_:known:)`` (before removing anything) when a
   ///   name in `forgetting` is not a recorded run.
-  public func collectGarbage(dryRun: Bool, forgetting: [String] = []) throws -> GCReport {
-    try exclusively {
+  public func collectGarbage(
+    dryRun: Bool,
+    forgetting names: [String] = [],
+    removingRecord: (String) -> Void = { _ in }
+  ) throws -> GCReport {
+    // A name given twice is forgotten once.
+    var seen: Set<String> = []
+    let forgetting = names.filter { seen.insert($0).inserted }
+    return try exclusively {
       let records = recordedRuns()
       let known = Set(records.map(\.name))
       if let unknown = forgetting.first(where: { !known.contains($0) }) {
@@ -42,6 +51,7 @@ extension PipelineRunner {
               reason: error.localizedDescription
             )
           }
+          removingRecord(name)
         }
       }
       var report = store.collectGarbage(keeping: roots, dryRun: dryRun)

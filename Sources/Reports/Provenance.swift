@@ -118,6 +118,9 @@ public struct CellExecution: Sendable, Equatable, Hashable {
   /// Who computed the cell's stages, from their manifests: one line per distinct code version
   /// and machine (e.g. `4a316bf, jit:avx512_core, 2 threads, AMD EPYC: 402 stages`).
   public var computedBy: [String]
+  /// Compute seconds per round over the rounds after round 0, which cells of a repetition share
+  /// (and which counts in one cell only); nil without such rounds.
+  public var secondsPerRound: Double?
 
   /// Creates a cell record.
   public init(
@@ -125,8 +128,10 @@ public struct CellExecution: Sendable, Equatable, Hashable {
     roundsCached: Int,
     roundsExecuted: Int,
     computeSeconds: Double,
-    computedBy: [String] = []
+    computedBy: [String] = [],
+    secondsPerRound: Double? = nil
   ) {
+    self.secondsPerRound = secondsPerRound
     self.cell = cell
     self.roundsCached = roundsCached
     self.roundsExecuted = roundsExecuted

@@ -361,11 +361,10 @@ private struct NodeBuilder {
     ])
 
     let cells = provenance.cells
-    // The recorded compute time of a cell's evaluated rounds, per round: the cost of each
-    // uncertainty source side by side (an ensemble trains M networks a round).
+    // The recorded compute time per round after round 0: the cost of each uncertainty source
+    // side by side (an ensemble trains M networks a round).
     func perRound(_ cell: CellExecution) -> String {
-      let rounds = cell.roundsCached + cell.roundsExecuted
-      return rounds == 0 ? "–" : TextFormatting.duration(cell.computeSeconds / Double(rounds))
+      cell.secondsPerRound.map(TextFormatting.duration) ?? "–"
     }
     var stageRows: [[[Inline]]] = cells.map { cell in
       [

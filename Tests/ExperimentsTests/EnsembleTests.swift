@@ -4,6 +4,7 @@ import HDF5Store
 import NeuralEngine
 import Notebook
 import PipelineCore
+import Reports
 import TestSupport
 import Testing
 
@@ -100,6 +101,12 @@ struct UncertaintySourceTests {
       try ExperimentPlan.checkEnsemble(p, physicalMemory: 500_000_000)
     } throws: { "\($0)".contains("ensemble-size=5 with ensemble-dropout=mc-dropout") }
     try ExperimentPlan.checkEnsemble(.paper, physicalMemory: 500_000_000)
+    // Dropout-off members over the whole pool: 5 x 60,000 x 10 floats are 12 MB.
+    var whole = ExperimentParameters.paper
+    whole.poolSubset = 0
+    #expect {
+      try ExperimentPlan.checkEnsemble(whole, physicalMemory: 20_000_000)
+    } throws: { "\($0)".contains("ensemble-size=5: ") && "\($0)".contains("smaller pool-subset") }
   }
 
   @Test func anUnknownSourceInADocumentNamesTheLineAndTheAcceptedOnes() throws {
@@ -177,4 +184,62 @@ extension SmokeLoopTests {
     #expect(isClose(mean, members.reduce(0, +) / 3))
     #expect(try metrics.read("ensemble_size", as: Int64.self).values == [3])
   }
+}
+
+/// The `accuracy-at` table: each source by its own metric, partial values labelled, counts
+/// the profile cannot reach said so.
+struct AccuracyAtTableTests {
+  @Test func valuesAreMeansOverTheRepetitionsThatReachedTheCount() throws {
+    let profile = Profile.smoke.applying([
+      try ProfileOverride(parsing: "rounds=4"), try ProfileOverride(parsing: "repetitions=2"),
+    ])
+    let cells = [0, 1].flatMap { repetition in
+      [UncertaintySource.mcDropout, .deepEnsemble, .deterministic].map {
+        Cell(acquisition: .bald, model: $0, repetition: repetition)
+      }
+    }
+    let plan = try ExperimentPlan(
+      target: "t",
+      profile: profile,
+      cells: cells,
+      resources: ExperimentResources()
+    )
+    func point(_ round: Int, mc: Double, off: Double) -> CurvePoint {
+      CurvePoint(
+        acquired: 10 * round,
+        labelled: 20 + 10 * round,
+        accuracyMC: mc,
+        accuracyDeterministic: off
+      )
+    }
+    var curves: [Cell: [CurvePoint]] = [:]
+    for cell in cells {
+      // Repetition 1 has finished round 1 only; each source's metric differs from the other.
+      let rounds = cell.repetition == 0 ? 0...3 : 0...1
+      let base = cell.repetition == 0 ? 0.5 : 0.7
+      curves[cell] = rounds.map { point($0, mc: base + 0.01 * Double($0), off: 0.1) }
+    }
+    let table = ExperimentResults(plan: plan, curves: curves)
+      .accuracyAtTable(acquired: [10, 15, 30, 100])
+    #expect(table.columns.count == 6)
+    let rows = Dictionary(uniqueKeysWithValues: table.rows.map { ($0[1], Array($0[2...])) })
+    // MC dropout and the ensemble by their predictive mean: (0.51 + 0.71) / 2 at 10 acquired.
+    #expect(rows["Bayesian CNN"]?[0] == "61.00%")
+    #expect(rows["Deep ensemble"]?[0] == "61.00%")
+    // The deterministic CNN by its dropout-off accuracy.
+    #expect(rows["Deterministic CNN"]?[0] == "10.00%")
+    #expect(rows["Bayesian CNN"]?[1] == "– (not a multiple of the 10 acquired per round)")
+    #expect(rows["Bayesian CNN"]?[2] == "53.00% (1 of 2 repetitions so far)")
+    #expect(rows["Bayesian CNN"]?[3] == "– (the profile acquires 40)")
+  }
+}
+
+/// The paper profile's parameters digest, pinned: reports quote it and run names of `--set`
+/// runs carry it, so a change (a new parameter, a changed default) must be deliberate. It last
+/// changed when `ensemble-size` and `ensemble-dropout` joined the parameters.
+@Test func thePaperParametersDigestIsPinned() {
+  #expect(
+    ParameterDigest.of(Profile.paper.parameters)
+      == "0cd60a68d16b8d4929b4db3130a70a15289fa60c3c9a10aacb04e78186bcf029"
+  )
 }

@@ -67,6 +67,29 @@ struct RemainingTimeModelTests {
   }
 }
 
+/// Each uncertainty source's evaluations and scorings are estimated from its own samples: an
+/// ensemble's cost M passes, MC dropout's T.
+@Test func samplesOfOneSourceDoNotEstimateAnother() throws {
+  let cells = [UncertaintySource.mcDropout, .deepEnsemble].map {
+    Cell(acquisition: .bald, model: $0, repetition: 0)
+  }
+  let plan = try ExperimentPlan(
+    target: "eta",
+    profile: Profile.smoke.applying([try ProfileOverride(parsing: "rounds=1")]),
+    cells: cells,
+    resources: ExperimentResources()
+  )
+  var model = RemainingTimeModel(plan: plan)
+  for (cell, seconds) in zip(cells, [2.0, 10.0]) {
+    model.observe(ExperimentPlan.stageID(cell, round: 0, "evaluate"), seconds: seconds)
+  }
+  for (cell, seconds) in zip(cells, [2.0, 10.0]) {
+    let left = ExperimentPlan.stageID(cell, round: 1, "evaluate")
+    let done = Set(plan.graph.nodes.map(\.id).filter { $0 != left })
+    #expect(model.remainingSeconds(excluding: done) == seconds, "\(cell)")
+  }
+}
+
 /// The ETA measured against a real paper-profile run: the stage durations recorded in the
 /// committed bundle of fig2's `bald.bayesian.r0` (101 rounds on a 2-core AVX-512 machine,
 /// computed at low priority beside other work), replayed in execution order. The target: from

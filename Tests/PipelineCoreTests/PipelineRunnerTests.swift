@@ -268,8 +268,13 @@ import Testing
     #expect(dry.keptRuns.map(\.name) == ["factor-5"])
     #expect(runner.recordedRuns().count == 2)
 
-    // Forgetting removes only what no other run uses.
-    let real = try runner.collectGarbage(dryRun: false, forgetting: ["factor-2"])
+    // Forgetting removes only what no other run uses; a name given twice is forgotten once,
+    // and the caller hears of each removed record while the lock is held.
+    var removed: [String] = []
+    let real = try runner.collectGarbage(dryRun: false, forgetting: ["factor-2", "factor-2"]) {
+      removed.append($0)
+    }
+    #expect(removed == ["factor-2"])
     #expect(real.items.map(\.path.path) == [onlyTwo.path])
     #expect(!FileManager.default.fileExists(atPath: onlyTwo.path))
     #expect(FileManager.default.fileExists(atPath: shared.path))

@@ -1,3 +1,4 @@
+import Acquisition
 import PipelineCore
 
 /// Predicts how long the stages of a plan that have not run yet will take, from the durations
@@ -5,26 +6,29 @@ import PipelineCore
 ///
 /// Stage costs differ by orders of magnitude (an acquisition takes milliseconds, a training on
 /// 1000 labels 15 s, a test evaluation with T = 200 about 17 s) and training grows with the
-/// labelled set, so an average over finished stages misleads early in a run. The model:
+/// labelled set, so an average over finished stages misleads early in a run.
+///
 /// Durations are wall-clock times, and a machine shared with other work stretches some stages
 /// by 10-100x (measured: one T = 200 evaluation took 1480 s instead of 17 s while other jobs
 /// held both cores). Such stages say nothing about the rest of the run, so every estimate is
-/// robust to them: medians, and a line fitted without its outliers.
-/// - `train`: linear in the labelled-set size N. With samples spread over N (the largest at
+/// robust to them: medians, and a line fitted without its outliers. The model:
+/// - `train` (every ensemble member's too): linear in the labelled-set size N. With samples spread over N (the largest at
 ///   least 3x the smallest, 3 distinct sizes) a least-squares line `a + b N` through the
 ///   samples whose cost per image `t / (N + 20)` lies within 3 robust standard deviations
 ///   (1.4826 MAD, and at least 25%) of the median cost per image; before that,
 ///   proportional to `N + 20` with the median factor (a measured paper-profile training costs
-///   about as much per image
-///   at 20 labels as the fixed per-step overhead of one 20-image batch: 0.53 s at 20 labels,
-///   7.2 s at 520, 14.5 s at 1020 on a 2-core AVX-512 machine, 50 epochs).
-/// - `evaluate`, `score`: the median of their samples, separately for Bayesian and
-///   deterministic cells (deterministic scoring is one pass), falling back to the other kind's.
+///   about as much per image at 20 labels as the fixed per-step overhead of one 20-image
+///   batch: 0.53 s at 20 labels, 7.2 s at 520, 14.5 s at 1020 on a 2-core AVX-512 machine,
+///   50 epochs).
+/// - `evaluate`, `score`: the median of their samples, separately for each uncertainty source
+///   (a deterministic cell scores with one pass, MC dropout with T, an ensemble with M or
+///   M x T), falling back to the other sources' samples of the kind.
 /// - everything else (`acquire`, splits, data): the median of its kind's samples, else 0.
 public struct RemainingTimeModel: Sendable {
   private struct StageFacts: Sendable {
     var kind: String
-    var deterministic: Bool
+    /// The cell's uncertainty source (its raw value), or "" outside cells.
+    var source: String
     var labelled: Int
   }
 
@@ -36,13 +40,17 @@ public struct RemainingTimeModel: Sendable {
   /// A model for the stages of `plan` (no samples yet).
   public init(plan: ExperimentPlan) {
     let p = plan.profile.parameters
+    let sources = Dictionary(
+      plan.cells.map { ($0.description, $0.model.rawValue) },
+      uniquingKeysWith: { first, _ in first }
+    )
     var facts: [StageID: StageFacts] = [:]
     for node in plan.graph.nodes {
       var kind = node.id.rawValue.split(separator: "/").last.map(String.init) ?? ""
       if kind.hasPrefix("train-member-") { kind = "train" }  // ensemble members train alike
       facts[node.id] = StageFacts(
         kind: kind,
-        deterministic: node.group?.contains(".deterministic.") ?? false,
+        source: node.group.flatMap { sources[$0] } ?? "",
         labelled: p.initialLabelled + (node.round ?? 0) * p.acquireCount
       )
     }
@@ -81,7 +89,7 @@ public struct RemainingTimeModel: Sendable {
   private static let costlyKinds: Set<String> = ["train", "evaluate", "score"]
 
   private static func key(_ fact: StageFacts) -> String {
-    fact.kind + (fact.deterministic ? ".deterministic" : ".bayesian")
+    fact.kind + "." + fact.source
   }
 
   private func typical(of fact: StageFacts) -> Double? {

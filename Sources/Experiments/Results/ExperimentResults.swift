@@ -50,25 +50,35 @@ public struct ExperimentResults: Sendable {
   /// The size of the labelled set that round `round` of `cell` trained on, read from the
   /// labelled sets: the output of acquisition `round - 1`, or for round 0 the output of
   /// acquisition 0 less what it acquired (the split's own artifact when no acquisition ran,
-  /// since bundles carry the shared split as a digest only). Nil when none of them is readable.
+  /// since bundles carry the shared split as a digest only). Nil when none of them is cached
+  /// with its bytes (then the caller falls back to the protocol's counts).
+  ///
+  /// - Throws: what reading a cached labelled set throws (a corrupt one is quarantined by the
+  ///   `artifact` resolver, so that a rerun recomputes it).
   static func labelledCounts(
     _ cell: Cell,
     round: Int,
     artifact: (StageID, String) throws -> URL?
   ) throws -> (labelled: Int, acquired: Int)? {
-    func counts(_ id: StageID) -> (labelled: Int, acquired: Int)? {
-      guard let url = try? artifact(id, "labelled"), let file = try? HDF5File.open(url.path)
-      else { return nil }
+    func counts(_ id: StageID) throws -> (labelled: Int, acquired: Int)? {
+      let url: URL?
+      do {
+        url = try artifact(id, "labelled")
+      } catch PipelineError.prunedArtifact {
+        return nil
+      }
+      guard let url else { return nil }
+      let file = try HDF5File.open(url.path)
       defer { try? file.close() }
-      guard let labelled = try? file.info("labelled").shape.first else { return nil }
-      let acquired = file.exists("acquired") ? (try? file.info("acquired").shape.first) ?? 0 : 0
+      let labelled = try file.info("labelled").shape.first ?? 0
+      let acquired = file.exists("acquired") ? try file.info("acquired").shape.first ?? 0 : 0
       return (labelled, acquired)
     }
-    if round > 0 { return counts(ExperimentPlan.stageID(cell, round: round - 1, "acquire")) }
-    if let after = counts(ExperimentPlan.stageID(cell, round: 0, "acquire")) {
+    if round > 0 { return try counts(ExperimentPlan.stageID(cell, round: round - 1, "acquire")) }
+    if let after = try counts(ExperimentPlan.stageID(cell, round: 0, "acquire")) {
       return (after.labelled - after.acquired, 0)
     }
-    return counts(ExperimentPlan.splitID(repetition: cell.repetition))
+    return try counts(ExperimentPlan.splitID(repetition: cell.repetition))
   }
 
   /// Results from curves already read (tests, and results assembled elsewhere).
@@ -205,6 +215,10 @@ public struct ExperimentResults: Sendable {
         for count in counts {
           guard count <= p.totalAcquired else {
             row.append("– (the profile acquires \(p.totalAcquired))")
+            continue
+          }
+          guard count % p.acquireCount == 0 else {
+            row.append("– (not a multiple of the \(p.acquireCount) acquired per round)")
             continue
           }
           let values = curves.compactMap { run in

@@ -13,7 +13,9 @@ import PipelineCore
 /// `accuracy_deterministic` is the accuracy of the mean of the members' dropout-off
 /// predictions, `accuracy_mc` that of the ensemble's predictive mean as it scores the pool
 /// (the same, or the mean of M x T MC-dropout passes when members use MC dropout), and
-/// `accuracy_members_mean` the members' mean accuracy (dropout off).
+/// `accuracy_members_mean` the members' mean accuracy (dropout off). An ensemble records no
+/// `weight_decay`: with a weight-decay grid each member chooses its own c (see each member's
+/// `model` artifact).
 public struct EvaluateStage: Stage {
   /// The evaluation's semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {

@@ -18,7 +18,8 @@ public struct ScoreStage: Stage {
   public struct Parameters: Codable, Sendable, Hashable {
     /// The acquisition function.
     public var function: AcquisitionFunction
-    /// How the model predicts.
+    /// Where the probability samples come from (one network with dropout off, MC dropout, or
+    /// a deep ensemble); the key keeps the name `model` so that cache keys stay as they were.
     public var model: UncertaintySource
     /// MC-dropout passes for Bayesian models (ignored, and recorded as 1, for deterministic).
     public var mcSamples: Int

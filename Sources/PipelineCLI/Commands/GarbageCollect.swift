@@ -81,14 +81,10 @@ struct GarbageCollect: ParsableCommand {
       forgetting += RunGrouping.superseded(runner.recordedRuns()).map(\.name)
         .filter { !forgetting.contains($0) }
     }
-    let report = try runner.collectGarbage(dryRun: dryRun, forgetting: forgetting)
-    if !dryRun {
-      for run in report.forgottenRuns {
-        // The provenance that `reproduce` keeps beside the record goes with it.
-        try? FileManager.default.removeItem(
-          at: RecordedRun.url(data.dataDirectory, run.record.name)
-        )
-      }
+    let report = try runner.collectGarbage(dryRun: dryRun, forgetting: forgetting) { name in
+      // The provenance that `reproduce` keeps beside the record goes with it, under the same
+      // exclusive lock.
+      try? FileManager.default.removeItem(at: RecordedRun.url(data.dataDirectory, name))
     }
     print(Self.describe(report), terminator: "")
   }
@@ -150,24 +146,30 @@ struct GarbageCollect: ParsableCommand {
 /// How `gc` groups recorded runs into protocols and says what each run was.
 enum RunGrouping {
   /// The records that `--keep-latest` forgets: for each target and profile, the computed runs
-  /// whose parameters digest differs from that of the newest computed run. Imported bundles
-  /// (results brought from elsewhere, forgotten only by name) and records without those labels
-  /// (written by earlier versions, or by `fetch`) are never forgotten this way.
+  /// of another protocol than the newest *complete* computed run's (a brief, interrupted run of
+  /// a new protocol never displaces a finished one; without a complete run nothing of that
+  /// target and profile is forgotten). Protocols are compared by the user's parameters that
+  /// both records hold (see ``sameProtocol(_:_:)``), not by a digest that changes whenever a
+  /// parameter is added. Imported bundles (results brought from elsewhere, forgotten only by
+  /// name) and records without labels (earlier versions, `fetch`) are never forgotten this way.
   static func superseded(_ records: [RunRecord]) -> [RunRecord] {
-    let records = records.filter { $0.labels["origin"] == "computed" }
-    var newest: [String: String] = [:]  // target + profile -> parameters digest
-    for record in records.sorted(by: { $0.finishedAt > $1.finishedAt }) {
-      guard let group = group(record), let digest = record.labels["parameters-digest"] else {
-        continue
-      }
-      if newest[group] == nil { newest[group] = digest }
+    let computed = records.filter {
+      $0.labels["origin"] == "computed" && group($0) != nil && !$0.parameters.isEmpty
     }
-    return records.filter { record in
-      guard let group = group(record), let digest = record.labels["parameters-digest"] else {
-        return false
-      }
-      return newest[group] != digest
+    var newest: [String: RunRecord] = [:]  // target + profile -> the newest complete run
+    for record in computed.sorted(by: { $0.finishedAt > $1.finishedAt }) where record.isComplete {
+      if newest[group(record)!] == nil { newest[group(record)!] = record }
     }
+    return computed.filter { record in
+      guard let kept = newest[group(record)!] else { return false }
+      return !sameProtocol(record, kept)
+    }
+  }
+
+  /// Whether two records ran the same protocol: every `--set` parameter that both record has
+  /// the same value (a parameter added in a later version is absent from older records).
+  static func sameProtocol(_ a: RunRecord, _ b: RunRecord) -> Bool {
+    a.parameters.allSatisfy { key, value in b.parameters[key].map { $0 == value } ?? true }
   }
 
   private static func group(_ record: RunRecord) -> String? {

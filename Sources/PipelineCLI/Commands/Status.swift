@@ -128,12 +128,17 @@ enum StatusComparison {
     }
     guard let nearest else { return "" }
     let parameters = parameterChanges(from: nearest.parameters)
+    guard !parameters.isEmpty else {
+      // The same protocol, recorded by a run of other cells (`--cells`).
+      return "\nno run of exactly this command yet; the newest run of "
+        + "\(workspace.plan.target) with profile \(workspace.plan.profile.name) has the same "
+        + "parameters (\(RunGrouping.describe(nearest)))\n"
+    }
     text +=
       "\nno earlier run with these parameters; compared with the newest run of "
       + "\(workspace.plan.target) with profile \(workspace.plan.profile.name) "
       + "(\(RunGrouping.describe(nearest))):\n"
     for line in parameters { text += "  \(line)\n" }
-    if parameters.isEmpty { text += "  same parameters (other cells)\n" }
     return text
   }
 

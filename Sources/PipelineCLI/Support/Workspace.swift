@@ -233,7 +233,9 @@ struct Workspace {
     SuggestedCommand.shellLine(
       ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
         + plan.profile.overrides.flatMap { ["--set", $0.description] }
-        + (options.dataDir == DataOptions.defaultDataDir ? [] : ["--data-dir", options.dataDir])
+        + (options.dataDirectory
+          == URL(fileURLWithPath: DataOptions.defaultDataDir).standardizedFileURL
+          ? [] : ["--data-dir", options.dataDir])
     )
   }
 
@@ -291,6 +293,8 @@ struct Workspace {
       var cached = 0
       var executed = 0
       var seconds = 0.0
+      var laterSeconds = 0.0
+      var laterRounds = 0
       var machines: [String: Int] = [:]
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
@@ -300,11 +304,13 @@ struct Workspace {
         } else {
           cached += 1
         }
+        if round > 0 { laterRounds += 1 }
         for stage in stagesByRound[cell.description]?[round] ?? [] {
           if case .cached(let key)? = statuses[stage], counted.insert(key).inserted,
             let m = runner.store.manifest(forKey: key)
           {
             seconds += m.durationSeconds
+            if round > 0 { laterSeconds += m.durationSeconds }
             machines[Self.machine(m.environment), default: 0] += 1
           }
         }
@@ -314,7 +320,8 @@ struct Workspace {
         roundsCached: cached,
         roundsExecuted: executed,
         computeSeconds: seconds,
-        computedBy: machines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) stages" }
+        computedBy: machines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) stages" },
+        secondsPerRound: laterRounds > 0 ? laterSeconds / Double(laterRounds) : nil
       )
     }
     let system = recorded?.system ?? SystemInfo.current()
