@@ -96,45 +96,58 @@ struct SlurmTests {
     let fixture = try CLIFixture.shared()
     let workspace = try fixture.workspace(copying: fixture.base, "slurm-cancel")
     defer { fixture.discard(workspace) }
-    let detached = try PipelineProcess.run(Self.slurmSmoke(workspace, ["--detach"]))
-    try #require(detached.succeeded, "\(detached)")
-    let job = detached.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-    try #require(!job.isEmpty && job.allSatisfy(\.isNumber), "\(detached)")
+    let follower = try PipelineProcess(Self.slurmSmoke(workspace, ["--retries", "1"]))
     // Cancel task 0 (cell bald.bayesian.r0) as soon as its round 1 network is committed.
     let deadline = Date().addingTimeInterval(300)
-    while Date() < deadline {
+    var job: String?
+    while Date() < deadline, follower.isRunning {
+      job = job ?? SlurmJobRecord.load(workspace.dataDirectory, "fig2.smoke")?.current?.id
       let entries = (try? CacheSnapshot(workspace))?.entries.values.map(\.stageID) ?? []
-      if entries.contains("cells/bald.bayesian.r0/round-001/train") { break }
+      if job != nil, entries.contains("cells/bald.bayesian.r0/round-001/train") { break }
       usleep(20_000)
     }
-    let cancelled = try SlurmClient.run("scancel", ["\(job)_0"])
+    let id = try #require(job, "no job was submitted")
+    let cancelled = try SlurmClient.run("scancel", ["\(id)_0"])
     try #require(cancelled.succeeded, "\(cancelled.standardError)")
-    while !(try SlurmClient.queuedTasks(job: job)).filter({ $0.key == 0 }).isEmpty {
-      usleep(100_000)
-    }
-    let status = try PipelineProcess.run(
-      ["status", "fig2", "--profile", "smoke"] + workspace.dataArguments
-    )
-    let line = status.standardOutput.split(separator: "\n").first {
-      $0.hasPrefix("bald.bayesian.r0 ")
-    }
+    let outcome = try follower.wait(timeout: 600)
+    try #require(outcome.succeeded, "\(outcome)")
+    // The follower resubmitted the cancelled cell, which resumed: its new task computed only
+    // what the cancelled one had not committed.
+    let logs = workspace.dataDirectory.appendingPathComponent("slurm/fig2.smoke/logs")
+    let first = try String(contentsOf: logs.appendingPathComponent("\(id)_0.log"), encoding: .utf8)
     try #require(
-      line.map { !$0.contains("cached (all") } == true,
-      "the task finished before it was cancelled: \(status.standardOutput)"
+      first.contains("CANCELLED") && !first.contains("[13/13 100.0%]"),
+      "task 0 finished before it was cancelled: \(first)"
     )
-    // The same command, without --detach: follows the rest, then resubmits the cancelled cell.
-    let resumed = try PipelineProcess.run(Self.slurmSmoke(workspace), timeout: 600)
-    try #require(resumed.succeeded, "\(resumed)")
-    #expect(resumed.standardError.contains("1 array task(s), cells bald.bayesian.r0"), "\(resumed)")
+    #expect(outcome.standardError.contains("resubmitted (retry 1 of 1) job "), "\(outcome)")
+    let record = try #require(SlurmJobRecord.load(workspace.dataDirectory, "fig2.smoke"))
+    let retry = try #require(record.submissions.last)
+    #expect(record.submissions.count == 2 && retry.indices == [0], "\(record.submissions)")
+    let resumed = try String(
+      contentsOf: logs.appendingPathComponent("\(retry.id)_0.log"),
+      encoding: .utf8
+    )
+    let log = PipelineProcess.Outcome(
+      status: 0,
+      wasSignalled: false,
+      standardOutput: "",
+      standardError: resumed,
+      processID: 0
+    )
+    let executed = try #require(log.executedStages, "\(resumed)")
+    #expect(executed > 0 && executed < 8, "the resubmitted task computed \(executed) stages")
     try expectMatchesReference(workspace, fixture)
   }
 
-  @Test("--detach returns the job id; status shows the array; cancel stops it; rerun finishes")
+  @Test("--detach returns the job id; status shows it; Ctrl-C stops following; cancel; rerun")
   func detachStatusCancel() throws {
     let fixture = try CLIFixture.shared()
     let workspace = try fixture.workspace(copying: fixture.base, "slurm-detach")
     defer { fixture.discard(workspace) }
-    let detached = try PipelineProcess.run(Self.slurmSmoke(workspace, ["--detach"]))
+    // Held, the array stays pending while the commands below look at it.
+    let detached = try PipelineProcess.run(
+      Self.slurmSmoke(workspace, ["--detach", "--sbatch-arg", "--hold"])
+    )
     try #require(detached.succeeded, "\(detached)")
     let job = detached.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(job.allSatisfy(\.isNumber) && !job.isEmpty, "\(detached)")
@@ -143,8 +156,23 @@ struct SlurmTests {
       ["status", "fig2", "--profile", "smoke"] + workspace.dataArguments
     )
     try #require(status.succeeded, "\(status)")
-    #expect(status.standardOutput.contains("slurm job \(job): "), "\(status.standardOutput)")
-    #expect(status.standardOutput.contains("rounds cached"), "\(status.standardOutput)")
+    #expect(
+      status.standardOutput.contains("slurm job \(job): 0 running, 6 pending, 0 ended"),
+      "\(status.standardOutput)"
+    )
+    #expect(status.standardOutput.contains("will run round-000/score"), "\(status.standardOutput)")
+
+    // The same command follows the held job; Ctrl-C stops following, not the job.
+    let follower = try PipelineProcess(Self.slurmSmoke(workspace))
+    follower.sleep(upTo: 4)
+    try #require(follower.send(SIGINT), "the follower ended by itself")
+    let stopped = try follower.wait(timeout: 60)
+    #expect(stopped.status == 130 && !stopped.wasSignalled, "\(stopped)")
+    #expect(stopped.standardError.contains("following job \(job)"), "\(stopped)")
+    #expect(stopped.standardError.contains("or scancel \(job)"), "\(stopped)")
+    #expect(stopped.standardError.contains("pipeline cancel fig2 --profile smoke"), "\(stopped)")
+    #expect(!(try SlurmClient.queuedTasks(job: job)).isEmpty, "the job is still queued")
+
     let cancel = try PipelineProcess.run(
       ["cancel", "fig2", "--profile", "smoke"] + workspace.dataArguments
     )
@@ -155,8 +183,6 @@ struct SlurmTests {
       ["status", "fig2", "--profile", "smoke"] + workspace.dataArguments
     )
     #expect(after.standardOutput.contains("slurm job \(job): ended"), "\(after.standardOutput)")
-    let snapshot = try CacheSnapshot(workspace)
-    #expect(snapshot.uncommittedEntries.isEmpty && snapshot.temporaryLeftovers.isEmpty)
     let finished = try PipelineProcess.run(Self.slurmSmoke(workspace), timeout: 600)
     try #require(finished.succeeded, "\(finished)")
     try expectMatchesReference(workspace, fixture)

@@ -5,7 +5,7 @@ import Foundation
 /// `pipeline cancel TARGET`: cancels the Slurm job array computing a target.
 struct Cancel: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Cancel the Slurm job array of a target (submitted with --executor slurm).",
+    abstract: "Cancel a target's Slurm job array (submitted with --executor slurm).",
     discussion: """
       Finds the job id in the data directory, so it works from any node. What the tasks \
       committed stays in the cache: the same reproduce command resumes from it.
