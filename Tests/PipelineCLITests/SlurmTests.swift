@@ -139,6 +139,35 @@ struct SlurmTests {
     try expectMatchesReference(workspace, fixture)
   }
 
+  @Test("A cell left unfinished fails the command with the cell, its log and how to resume")
+  func unfinishedCellFails() throws {
+    let fixture = try CLIFixture.shared()
+    let workspace = try fixture.workspace(copying: fixture.base, "slurm-unfinished")
+    defer { fixture.discard(workspace) }
+    // Held until task 0 is cancelled, then released: the others finish, cell 0 never starts.
+    let follower = try PipelineProcess(Self.slurmSmoke(workspace, ["--sbatch-arg", "--hold"]))
+    let deadline = Date().addingTimeInterval(120)
+    var job: String?
+    while job == nil, Date() < deadline, follower.isRunning {
+      job = SlurmJobRecord.load(workspace.dataDirectory, "fig2.smoke")?.current?.id
+      usleep(50_000)
+    }
+    let id = try #require(job, "no job was submitted")
+    try #require(try SlurmClient.run("scancel", ["\(id)_0"]).succeeded)
+    try #require(try SlurmClient.run("scontrol", ["release", id]).succeeded)
+    let outcome = try follower.wait(timeout: 600)
+    #expect(!outcome.succeeded && !outcome.wasSignalled, "\(outcome)")
+    #expect(
+      outcome.standardError.contains("cell bald.bayesian.r0 (array task \(id)_0) did not finish"),
+      "\(outcome)"
+    )
+    #expect(outcome.standardError.contains("1 of 6 cells did not finish"), "\(outcome)")
+    #expect(outcome.standardError.contains("add --retries N"), "\(outcome)")
+    #expect(outcome.standardOutput.isEmpty, "no report for an unfinished array: \(outcome)")
+    let snapshot = try CacheSnapshot(workspace)
+    #expect(snapshot.uncommittedEntries.isEmpty && snapshot.temporaryLeftovers.isEmpty)
+  }
+
   @Test("--detach returns the job id; status shows it; Ctrl-C stops following; cancel; rerun")
   func detachStatusCancel() throws {
     let fixture = try CLIFixture.shared()

@@ -257,7 +257,7 @@ struct SlurmExecutor {
         let gained = doneRounds - (firstRounds ?? doneRounds)
         let elapsed = Date().timeIntervalSince(started)
         var eta = ""
-        if gained > 0, doneRounds < totalRounds {
+        if gained > 0, doneRounds < totalRounds, !queued.isEmpty {
           eta =
             " | ETA " + Self.duration(elapsed / Double(gained) * Double(totalRounds - doneRounds))
         }
@@ -402,9 +402,10 @@ struct SlurmExecutor {
         continue
       }
       let log = logs.appendingPathComponent("\(job.id)_\(index).log")
+      let text = try? String(contentsOf: log, encoding: .utf8)
       let last =
-        ((try? String(contentsOf: log, encoding: .utf8)) ?? "")
-        .split(separator: "\n").last.map(String.init) ?? "(no log)"
+        text.map { $0.split(separator: "\n").last.map(String.init) ?? "(empty log)" }
+        ?? "the task never started (cancelled or refused while pending)"
       printError(
         "cell \(cell) (array task \(job.id)_\(index)) did not finish"
           + (states[index].map { " (\($0))" } ?? "") + ": \(last)\n  log: \(log.path)"
