@@ -193,7 +193,12 @@ struct SlurmTests {
 
     // The same command follows the held job; Ctrl-C stops following, not the job.
     let follower = try PipelineProcess(Self.slurmSmoke(workspace))
-    follower.sleep(upTo: 4)
+    let deadline = Date().addingTimeInterval(120)
+    while follower.isRunning, Date() < deadline,
+      !follower.standardErrorSoFar.contains("job \(job): 0 running")
+    {
+      usleep(50_000)
+    }
     try #require(follower.send(SIGINT), "the follower ended by itself")
     let stopped = try follower.wait(timeout: 60)
     #expect(stopped.status == 130 && !stopped.wasSignalled, "\(stopped)")

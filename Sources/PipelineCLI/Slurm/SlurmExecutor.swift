@@ -237,7 +237,7 @@ struct SlurmExecutor {
     var firstRounds: Int?
     var lastLine = ""
     while true {
-      let queued = try SlurmClient.queuedTasks(job: job.id)
+      let queued = try patiently(stop: stop) { try SlurmClient.queuedTasks(job: job.id) }
       let progress = try Self.cellProgress(workspace)
       let doneRounds = progress.values.map(\.done).reduce(0, +)
       let totalRounds = progress.values.map(\.total).reduce(0, +)
@@ -272,6 +272,22 @@ struct SlurmExecutor {
           throw ExitCode(130)
         }
         usleep(100_000)
+      }
+    }
+  }
+
+  /// `body`, tried again (up to five times, a poll interval apart) while it fails: a busy
+  /// controller answers squeue with a timeout now and then, which must not end the following.
+  private func patiently<T>(stop: StopFlag, _ body: () throws -> T) throws -> T {
+    var attempt = 0
+    while true {
+      do {
+        return try body()
+      } catch {
+        attempt += 1
+        guard attempt < 5, !stop.isSet else { throw error }
+        printError("warning: \(error); trying again in \(Int(options.pollInterval.rounded(.up))) s")
+        Thread.sleep(forTimeInterval: options.pollInterval)
       }
     }
   }
