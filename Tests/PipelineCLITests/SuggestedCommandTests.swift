@@ -76,6 +76,52 @@ struct SuggestedCommandTests {
       "Reproduce.recordedCommand",
       "`" + Reproduce.recordedCommand(arguments: [binary] + resumeArguments) + "`"
     )
+    // The Slurm executor's messages.
+    let slurmProfile =
+      (try? ProfileOptions.parse(["--profile", "smoke", "--set", "rounds=3"])) ?? ProfileOptions()
+    let slurmAgain = SuggestedCommand.again(
+      arguments: [binary] + resumeArguments + [
+        "--executor", "slurm", "--sbatch-arg", "--account=our lab",
+      ],
+      environment: [:]
+    )
+    let slurmStatus = SuggestedCommand.slurmRun(
+      "status",
+      target: "fig2",
+      profile: slurmProfile,
+      cells: nil,
+      dataDirectory: path,
+      arguments: [binary],
+      environment: [:]
+    )
+    let slurmCancel = SuggestedCommand.slurmRun(
+      "cancel",
+      target: "fig2",
+      profile: slurmProfile,
+      cells: "bald.*",
+      dataDirectory: path,
+      arguments: [binary],
+      environment: ["DBAL_INVOKED_AS": wrapper]
+    )
+    add(
+      "SlurmExecutor.detached",
+      SlurmExecutor.detached(
+        job: "12",
+        tasks: 6,
+        target: "fig2",
+        status: slurmStatus,
+        again: slurmAgain,
+        cancel: slurmCancel
+      )
+    )
+    add(
+      "SlurmExecutor.stoppedFollowing",
+      SlurmExecutor.stoppedFollowing(job: "12", again: slurmAgain, cancel: slurmCancel)
+    )
+    add(
+      "SlurmExecutor.unfinished",
+      SlurmExecutor.unfinished(2, of: 6, again: slurmAgain, retries: 0)
+    )
     // The engine's errors.
     let pipelineErrors: [PipelineError] = [
       .duplicateStage(stage),
@@ -172,7 +218,8 @@ struct SuggestedCommandTests {
     // Guards the extraction itself: these messages must yield the commands they hold.
     let expectations = [
       "CLIError.noBundles": 1, "CLIError.diskFull (wrapper)": 2, "Reproduce.stopped": 1,
-      "CLIError.noTargets": 1, "Reproduce.recordedCommand": 1,
+      "CLIError.noTargets": 1, "Reproduce.recordedCommand": 1, "SlurmExecutor.detached": 3,
+      "SlurmExecutor.stoppedFollowing": 2, "SlurmExecutor.unfinished": 1,
     ]
     let messages = Self.messages
     for (source, count) in expectations {

@@ -36,11 +36,25 @@ struct Reproduce: ParsableCommand {
   )
   var cells: String?
 
+  @OptionGroup(title: "Running on a Slurm cluster") var executor: ExecutorOptions
+
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
   }
 
   func run() throws {
+    if executor.isSlurm {
+      return try SlurmExecutor(
+        target: target,
+        profile: profile,
+        data: data,
+        reports: reports,
+        mirror: mirror,
+        jobs: jobs,
+        cells: cells,
+        options: executor
+      ).run()
+    }
     let started = ContinuousClock.now
     let workspace = try Workspace(
       target: target,
@@ -85,6 +99,8 @@ struct Reproduce: ParsableCommand {
     }
     workspace.console.finish()
     try record(workspace, since: started)
+    // An array task computes its cell; the command that follows the array renders the report.
+    if executor.arrayTask { return }
     let snapshot = try snapshotRecomputingCorruptEntries(workspace)
     let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
     for file in files where file.pathExtension == "md" || file.pathExtension == "html" {

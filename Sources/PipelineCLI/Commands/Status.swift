@@ -85,6 +85,7 @@ struct Status: ParsableCommand {
       "stages: \(totals.cached) cached, \(totals.willRun) will run, "
         + "\(totals.waiting) waiting on upstream (of \(plan.graph.nodes.count))"
     )
+    for line in SlurmStatus.lines(workspace) { print(line) }
     print(StatusComparison.describe(workspace: workspace, keyChanges: changes), terminator: "")
     if totals.willRun + totals.waiting == 0 { print("nothing to do: the target is complete") }
   }

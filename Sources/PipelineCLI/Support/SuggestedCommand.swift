@@ -33,6 +33,25 @@ enum SuggestedCommand {
     shellLine([program] + arguments)
   }
 
+  /// `pipeline status` or `pipeline cancel` (`subcommand`) of a run submitted to Slurm, the
+  /// way the user invoked the submitting command.
+  static func slurmRun(
+    _ subcommand: String,
+    target: String,
+    profile: ProfileOptions,
+    cells: String?,
+    dataDirectory: String,
+    arguments: [String] = CommandLine.arguments,
+    environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> String {
+    tool(
+      [subcommand, target, "--profile", profile.profile]
+        + profile.overrides.flatMap { ["--set", $0] } + (cells.map { ["--cells", $0] } ?? [])
+        + ["--data-dir", dataDirectory],
+      invokedAs: invokedProgram(arguments: arguments, environment: environment)
+    )
+  }
+
   /// `words` as one line that a POSIX shell splits back into exactly these words: a word of
   /// anything but ASCII letters, digits and `-_./=:,@%+` (an empty word too) is single-quoted.
   static func shellLine(_ words: [String]) -> String {

@@ -32,9 +32,16 @@ struct Workspace {
   /// profile, a digest of the resolved parameters when `--set` overrides are given, and the
   /// `--cells` glob of a partial run, so that runs of different protocols or cells keep each
   /// other's entries and records.
-  var recordName: String {
+  var recordName: String { Self.recordName(baseRecordName, cells: cellPattern) }
+
+  /// The run-record name of the whole target (no `--cells` glob).
+  var baseRecordName: String {
     "\(plan.target).\(plan.profile.name)" + (overridden ? "." + parametersDigest : "")
-      + (cellPattern.map { ".cells-" + $0.map { $0.isLetter || $0.isNumber ? $0 : "_" } } ?? "")
+  }
+
+  /// The run-record name of a run of `base`'s target restricted to the `--cells` glob `cells`.
+  static func recordName(_ base: String, cells: String?) -> String {
+    base + (cells.map { ".cells-" + $0.map { $0.isLetter || $0.isNumber ? $0 : "_" } } ?? "")
   }
 
   /// What the run record says about a run of this workspace, in the user's terms: `gc` groups

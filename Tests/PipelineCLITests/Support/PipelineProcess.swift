@@ -92,6 +92,9 @@ struct PipelineProcess {
     return read()
   }
 
+  /// What the process has written to stderr so far.
+  var standardErrorSoFar: String { (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "" }
+
   /// Sleeps `seconds` or until the process ends, whichever comes first.
   func sleep(upTo seconds: Double) {
     let deadline = Date().addingTimeInterval(seconds)
