@@ -176,5 +176,17 @@ extension SmokeLoopTests {
     let mean = try metrics.read("accuracy_members_mean", as: Double.self).values[0]
     #expect(isClose(mean, members.reduce(0, +) / 3))
     #expect(try metrics.read("ensemble_size", as: Int64.self).values == [3])
+    // The ensemble's calibrate stage reads every member: the same accuracies as its evaluation.
+    let calibration = try CalibrationMetrics(
+      contentsOf: try runner.store.verifiedArtifactURL(
+        key: key(ExperimentPlan.stageID(bald, round: 1, "calibrate"))!,
+        name: "calibration"
+      )
+    )
+    #expect(
+      calibration.accuracyDeterministic
+        == (try metrics.read("accuracy_deterministic", as: Double.self).values[0])
+    )
+    #expect(calibration.accuracyMC == (try metrics.read("accuracy_mc", as: Double.self).values[0]))
   }
 }
