@@ -32,7 +32,8 @@ struct FigureSVG {
     switch data.quantity {
     case .accuracy: yScale = .accuracy(minimum: all.compactMap { $0.lower.min() }.min())
     case .expectedCalibrationError:
-      yScale = .fromZero(maximum: all.compactMap { $0.upper.max() }.max())
+      // Headroom: the lines keep to the lower two thirds, under the legend in the upper right.
+      yScale = .fromZero(maximum: all.compactMap { $0.upper.max() }.max().map { $0 * 1.5 })
     }
     // Repetitions with data: a partial report must not claim runs that have not started.
     let runCounts = data.panels.flatMap(\.series).map {
