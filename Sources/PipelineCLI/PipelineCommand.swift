@@ -15,7 +15,7 @@ struct PipelineCommand: ParsableCommand {
     version: ToolInfo.version,
     subcommands: [
       Reproduce.self, Status.self, Report.self, Replay.self, List.self, Fetch.self, Predict.self,
-      Bench.self, GarbageCollect.self, Export.self, Import.self, Cancel.self,
+      Bench.self, GarbageCollect.self, Export.self, Import.self, Cancel.self, Inspect.self,
     ]
   )
 }

@@ -11,11 +11,12 @@ struct CurveSummary {
 
   /// Summarises `series` for its metric; x values missing from some runs (a partial report)
   /// use the runs that have them.
-  init(_ series: CurveSeries, band: UncertaintyBand) {
+  init(_ series: CurveSeries, band: UncertaintyBand, quantity: FigureQuantity = .accuracy) {
     var valuesByAcquired: [Int: [Double]] = [:]
     for run in series.runs {
       for point in run.points {
-        valuesByAcquired[point.acquired, default: []].append(point.accuracy(series.metric))
+        guard let value = point.value(quantity, series.metric) else { continue }
+        valuesByAcquired[point.acquired, default: []].append(value)
       }
     }
     for acquired in valuesByAcquired.keys.sorted() {
@@ -68,6 +69,18 @@ struct AxisScale {
 
   /// The smallest of 1, 2, 2.5, 5 or 10 times a power of ten that is at least `raw` (and at
   /// least 1, since the axis counts images).
+  /// From 0 to a round value above `maximum` (at most 1), five or so ticks: for quantities
+  /// such as a calibration error, whose lines lie near 0.
+  static func fromZero(maximum: Double?) -> AxisScale {
+    let top = min(max(maximum ?? 0, 0.01), 1)
+    // Hundredths as integers, so ticks do not drift.
+    let hundredths = Int((top * 100 - 1e-9).rounded(.up))
+    let step = [1, 2, 5, 10, 20, 25].first { hundredths <= $0 * 5 } ?? 25
+    let upper = (hundredths + step - 1) / step * step
+    let ticks = stride(from: 0, through: upper, by: step).map { Double($0) / 100 }
+    return AxisScale(lower: 0, upper: Double(upper) / 100, ticks: ticks)
+  }
+
   static func niceStep(_ raw: Double) -> Double {
     let target = max(raw, 1)
     let magnitude = pow(10, log10(target).rounded(.down))

@@ -16,6 +16,8 @@ public struct FigureData: Sendable, Equatable {
   public var yLabel: String
   /// What the shaded band around each mean line shows.
   public var band: UncertaintyBand
+  /// What the y axis shows of each point (test accuracy, or a calibration error).
+  public var quantity: FigureQuantity
 
   /// Creates figure data; the axis labels default to the paper's.
   public init(
@@ -23,13 +25,42 @@ public struct FigureData: Sendable, Equatable {
     panels: [FigurePanel],
     xLabel: String = "Acquired images",
     yLabel: String = "Test accuracy",
-    band: UncertaintyBand = .minMax
+    band: UncertaintyBand = .minMax,
+    quantity: FigureQuantity = .accuracy
   ) {
     self.id = id
     self.panels = panels
     self.xLabel = xLabel
     self.yLabel = yLabel
     self.band = band
+    self.quantity = quantity
+  }
+}
+
+/// The quantity a figure plots of each round, by its series' ``AccuracyMetric`` (the MC or the
+/// deterministic prediction).
+public enum FigureQuantity: String, Sendable, Equatable {
+  /// Test accuracy: the y axis runs up to 1 (the paper's plots).
+  case accuracy
+  /// Expected calibration error (15 equal-width bins): the y axis starts at 0; rounds not
+  /// calibrated yet are left out.
+  case expectedCalibrationError = "ece"
+}
+
+/// The calibration of one round's test predictions (one of MC or dropout off).
+public struct CalibrationPoint: Sendable, Equatable {
+  /// Mean negative log-likelihood of the true class (nats).
+  public var negativeLogLikelihood: Double
+  /// Mean multi-class Brier score.
+  public var brierScore: Double
+  /// Expected calibration error (15 equal-width confidence bins).
+  public var expectedCalibrationError: Double
+
+  /// Creates a point.
+  public init(negativeLogLikelihood: Double, brierScore: Double, expectedCalibrationError: Double) {
+    self.negativeLogLikelihood = negativeLogLikelihood
+    self.brierScore = brierScore
+    self.expectedCalibrationError = expectedCalibrationError
   }
 }
 
@@ -104,6 +135,10 @@ public struct CurvePoint: Sendable, Equatable {
   /// The weight-decay constant c the round's model was trained with (chosen on the validation
   /// set in grid mode); nil where the evaluation did not record it.
   public var weightDecay: Double?
+  /// Calibration of the MC prediction; nil while the round's calibrate stage has not run.
+  public var calibrationMC: CalibrationPoint?
+  /// Calibration of the dropout-off prediction; nil while not computed.
+  public var calibrationDeterministic: CalibrationPoint?
 
   /// Creates a point.
   public init(
@@ -111,13 +146,33 @@ public struct CurvePoint: Sendable, Equatable {
     labelled: Int,
     accuracyMC: Double,
     accuracyDeterministic: Double,
-    weightDecay: Double? = nil
+    weightDecay: Double? = nil,
+    calibrationMC: CalibrationPoint? = nil,
+    calibrationDeterministic: CalibrationPoint? = nil
   ) {
     self.acquired = acquired
     self.labelled = labelled
     self.accuracyMC = accuracyMC
     self.accuracyDeterministic = accuracyDeterministic
     self.weightDecay = weightDecay
+    self.calibrationMC = calibrationMC
+    self.calibrationDeterministic = calibrationDeterministic
+  }
+
+  /// The calibration `metric` selects, where computed.
+  public func calibration(_ metric: AccuracyMetric) -> CalibrationPoint? {
+    switch metric {
+    case .mc: calibrationMC
+    case .deterministic: calibrationDeterministic
+    }
+  }
+
+  /// The value a figure of `quantity` plots for `metric`; nil where not computed.
+  public func value(_ quantity: FigureQuantity, _ metric: AccuracyMetric) -> Double? {
+    switch quantity {
+    case .accuracy: accuracy(metric)
+    case .expectedCalibrationError: calibration(metric)?.expectedCalibrationError
+    }
   }
 
   /// The accuracy `metric` selects.

@@ -25,11 +25,16 @@ struct FigureSVG {
     self.data = data
     self.title = title
     summaries = data.panels.map { panel in
-      panel.series.map { CurveSummary($0, band: data.band) }
+      panel.series.map { CurveSummary($0, band: data.band, quantity: data.quantity) }
     }
     let all = summaries.joined().filter { !$0.isEmpty }
     xScale = .acquired(maximum: all.compactMap(\.acquired.last).max() ?? 0)
-    yScale = .accuracy(minimum: all.compactMap { $0.lower.min() }.min())
+    switch data.quantity {
+    case .accuracy: yScale = .accuracy(minimum: all.compactMap { $0.lower.min() }.min())
+    case .expectedCalibrationError:
+      // Headroom: the lines keep to the lower two thirds, under the legend in the upper right.
+      yScale = .fromZero(maximum: all.compactMap { $0.upper.max() }.max().map { $0 * 1.5 })
+    }
     // Repetitions with data: a partial report must not claim runs that have not started.
     let runCounts = data.panels.flatMap(\.series).map {
       $0.runs.filter { !$0.points.isEmpty }.count
@@ -183,14 +188,15 @@ struct FigureSVG {
     return svg
   }
 
-  /// The legend in the lower right of the plot, where accuracy curves leave room.
+  /// The legend in the lower right of the plot, where accuracy curves leave room (upper right
+  /// for calibration errors, which fall towards 0 as the model learns).
   private func legend(_ series: [CurveSeries]) -> String {
     let entries = series.map(\.label) + [data.band.legendText + " (n = \(repetitionText))"]
     let rowHeight = 16.0
     let width = 34 + 7.0 * Double(entries.map(\.count).max() ?? 0)
     let height = rowHeight * Double(entries.count) + 8
     let left = plotRight - width - 8
-    let top = plotBottom - height - 8
+    let top = data.quantity == .accuracy ? plotBottom - height - 8 : plotTop + 8
     var svg = "<g class=\"dbal-legend\">\n"
     svg +=
       "<rect x=\"\(format(left))\" y=\"\(format(top))\" width=\"\(format(width))\""
@@ -251,12 +257,15 @@ struct FigureSVG {
 // MARK: - CSV
 
 extension FigureData {
-  /// Every plotted point, one row per configuration, repetition and round; accuracies are
-  /// written with Swift's shortest round-tripping representation, so they equal the inputs.
+  /// Every plotted point, one row per configuration, repetition and round; accuracies and
+  /// calibration metrics (NLL, Brier score, ECE with 15 equal-width bins, MC and dropout off;
+  /// empty where not computed yet) are written with Swift's shortest round-tripping
+  /// representation, so they equal the inputs.
   func csv() -> String {
     var csv =
       "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
-      + "test_accuracy_deterministic,plotted_metric,weight_decay\n"
+      + "test_accuracy_deterministic,plotted_metric,weight_decay,nll_mc,brier_mc,ece_mc,"
+      + "nll_deterministic,brier_deterministic,ece_deterministic\n"
     var written: Set<String> = []
     for series in panels.flatMap(\.series) where written.insert(series.configuration).inserted {
       let configuration = TextFormatting.csvField(series.configuration)
@@ -265,10 +274,18 @@ extension FigureData {
           csv +=
             "\(configuration),\(run.repetition),\(point.acquired),\(point.labelled),"
             + "\(point.accuracyMC),\(point.accuracyDeterministic),\(series.metric.rawValue),"
-            + "\(point.weightDecay.map { String($0) } ?? "")\n"
+            + "\(point.weightDecay.map { String($0) } ?? "")"
+            + Self.calibrationFields(point.calibrationMC)
+            + Self.calibrationFields(point.calibrationDeterministic) + "\n"
         }
       }
     }
     return csv
+  }
+
+  /// `,nll,brier,ece`, or three empty fields for a round not calibrated yet.
+  private static func calibrationFields(_ point: CalibrationPoint?) -> String {
+    guard let point else { return ",,," }
+    return ",\(point.negativeLogLikelihood),\(point.brierScore),\(point.expectedCalibrationError)"
   }
 }

@@ -14,6 +14,9 @@ public struct ReportInputs: Sendable, Equatable {
   public var provenance: Provenance
   /// Whether every cell finished all its rounds.
   public var completeness: ReportCompleteness
+  /// The calibration-over-rounds figure (``FigureQuantity/expectedCalibrationError``), drawn
+  /// before the protocol section; nil (no section) while no round is calibrated.
+  public var calibration: FigureData? = nil
 
   /// Creates the inputs of one report.
   public init(
@@ -22,7 +25,8 @@ public struct ReportInputs: Sendable, Equatable {
     values: [String: String],
     protocolTable: TableData? = nil,
     provenance: Provenance,
-    completeness: ReportCompleteness = .complete
+    completeness: ReportCompleteness = .complete,
+    calibration: FigureData? = nil
   ) {
     self.figures = figures
     self.tables = tables
@@ -30,6 +34,7 @@ public struct ReportInputs: Sendable, Equatable {
     self.protocolTable = protocolTable
     self.provenance = provenance
     self.completeness = completeness
+    self.calibration = calibration
   }
 }
 

@@ -79,13 +79,71 @@ private struct NodeBuilder {
       case .table(let table):
         nodes.append(try tableNode(table))
       case .provenance:
-        nodes += protocolNodes() + provenanceNodes()
+        nodes += calibrationNodes() + protocolNodes() + provenanceNodes()
         provenancePlaced = true
       }
     }
     if !noticesPlaced { nodes.insert(contentsOf: notices(), at: 0) }
-    if !provenancePlaced { nodes += protocolNodes() + provenanceNodes() }
+    if !provenancePlaced { nodes += calibrationNodes() + protocolNodes() + provenanceNodes() }
     return nodes
+  }
+
+  // MARK: - Calibration
+
+  /// The generated calibration section: expected calibration error against acquired images,
+  /// with the same panels and series as the document's first figure.
+  private mutating func calibrationNodes() -> [ReportNode] {
+    guard let data = inputs.calibration else { return [] }
+    let svg = FigureSVG(data, title: "Expected calibration error")
+    let svgPath = "\(assetFolder)/\(data.id).svg"
+    let csvPath = "\(assetFolder)/\(data.id).csv"
+    assets.append(ReportAsset(path: svgPath, contents: svg.standalone()))
+    assets.append(ReportAsset(path: csvPath, contents: data.csv()))
+    let metrics = data.panels.flatMap(\.series).reduce(into: [String]()) { names, series in
+      let name = "\(series.label): \(Self.predictionName(series.metric))"
+      if !names.contains(name) { names.append(name) }
+    }
+    let intro =
+      "## Calibration over the rounds\n\n"
+      + "Whether the models' confidence means anything: the expected calibration error (ECE) of "
+      + "the test predictions after each round, lower is better. ECE groups the test images into "
+      + "15 equal-width bins of confidence (the largest predicted probability) and averages "
+      + "|accuracy - mean confidence| over the bins, weighted by their sizes. Computed by the "
+      + "`calibrate` stage of each round from the round's cached model and the same predictions as "
+      + "its test accuracy; the data file also holds the test negative log-likelihood and Brier "
+      + "score of the MC and the dropout-off predictions.\n"
+    let description: [Inline] = [
+      .text(
+        "Lines: mean ECE over \(svg.repetitionText) repetitions ("
+          + metrics.joined(separator: "; ") + "); shaded: "
+          + (data.band == .minMax ? "min–max" : "±1 standard deviation")
+          + " over repetitions; rounds not calibrated yet are left out. Data: "
+      ),
+      .link(text: csvPath, path: csvPath),
+      .text("."),
+    ]
+    return [
+      .prose([.markdown(intro)]),
+      .figure(
+        FigureNode(
+          id: data.id,
+          label: "Calibration",
+          title: "Expected calibration error (15 bins) against acquired images",
+          caption: nil,
+          description: description,
+          svgPath: svgPath,
+          csvPath: csvPath,
+          inlinePanels: svg.inlinePanels()
+        )
+      ),
+    ]
+  }
+
+  private static func predictionName(_ metric: AccuracyMetric) -> String {
+    switch metric {
+    case .mc: "predictive mean"
+    case .deterministic: "dropout off"
+    }
   }
 
   // MARK: - Prose

@@ -183,6 +183,18 @@ extension SmokeLoopTests {
     let mean = try metrics.read("accuracy_members_mean", as: Double.self).values[0]
     #expect(isClose(mean, members.reduce(0, +) / 3))
     #expect(try metrics.read("ensemble_size", as: Int64.self).values == [3])
+    // The ensemble's calibrate stage reads every member: the same accuracies as its evaluation.
+    let calibration = try CalibrationMetrics(
+      contentsOf: try runner.store.verifiedArtifactURL(
+        key: key(ExperimentPlan.stageID(bald, round: 1, "calibrate"))!,
+        name: "calibration"
+      )
+    )
+    #expect(
+      calibration.accuracyDeterministic
+        == (try metrics.read("accuracy_deterministic", as: Double.self).values[0])
+    )
+    #expect(calibration.accuracyMC == (try metrics.read("accuracy_mc", as: Double.self).values[0]))
   }
 }
 
@@ -236,10 +248,10 @@ struct AccuracyAtTableTests {
 
 /// The paper profile's parameters digest, pinned: reports quote it and run names of `--set`
 /// runs carry it, so a change (a new parameter, a changed default) must be deliberate. It last
-/// changed when `ensemble-size` and `ensemble-dropout` joined the parameters.
+/// changed when `ensemble-size`, `ensemble-dropout` and `calibration` joined the parameters.
 @Test func thePaperParametersDigestIsPinned() {
   #expect(
     ParameterDigest.of(Profile.paper.parameters)
-      == "0cd60a68d16b8d4929b4db3130a70a15289fa60c3c9a10aacb04e78186bcf029"
+      == "cafc195e714a466579eeff29efc1a331b60e3e6c4dfeb3d47a112738759815a8"
   )
 }

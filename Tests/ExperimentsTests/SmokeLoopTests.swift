@@ -70,6 +70,45 @@ struct SmokeLoopTests {
         previous = next
       }
     }
+    // Every round's calibrate stage saw the evaluation's predictions: the same accuracies and
+    // test images, with metrics in range and 15 ECE bins; the results carry them.
+    let results = try ExperimentResults(plan: plan) { id, name in
+      guard case .cached(let key)? = statuses[id] else { return nil }
+      return try runner.store.verifiedArtifactURL(key: key, name: name)
+    }
+    for cell in cells {
+      for round in 0...profile.parameters.rounds {
+        let evaluation = try EvaluationMetrics(
+          contentsOf: try artifact(
+            ExperimentPlan.stageID(cell, round: round, "evaluate"),
+            "metrics"
+          )
+        )
+        let calibration = try CalibrationMetrics(
+          contentsOf: try artifact(
+            ExperimentPlan.stageID(cell, round: round, "calibrate"),
+            "calibration"
+          )
+        )
+        #expect(calibration.accuracyMC == evaluation.accuracyMC, "\(cell) round \(round)")
+        #expect(calibration.accuracyDeterministic == evaluation.accuracyDeterministic)
+        #expect(calibration.testCount == evaluation.testCount)
+        #expect(calibration.eceBins == 15)
+        for m in [calibration.mc, calibration.deterministic] {
+          #expect((0...1).contains(m.expectedCalibrationError))
+          #expect((0...2).contains(m.brierScore))
+          #expect(m.negativeLogLikelihood > 0 && m.negativeLogLikelihood.isFinite)
+        }
+        let point = try #require(results.curves[cell]?[round])
+        #expect(
+          point.calibrationMC?.expectedCalibrationError == calibration.mc.expectedCalibrationError
+        )
+        #expect(point.calibrationDeterministic?.brierScore == calibration.deterministic.brierScore)
+      }
+    }
+    let calibrationFigure = try #require(results.calibrationFigure(like: nil))
+    #expect(calibrationFigure.quantity == .expectedCalibrationError)
+    #expect(calibrationFigure.panels.flatMap(\.series).count == cells.count)
     // BALD and Random start from the same split and round-0 model but must diverge.
     let bald = try LabelledSet(
       contentsOf: try artifact(ExperimentPlan.stageID(cells[0], round: 0, "acquire"), "labelled")
@@ -81,7 +120,7 @@ struct SmokeLoopTests {
     // Same inputs and seed give the same acquisitions: replay a round bit for bit.
     let replayed = try runner.replay(
       plan.graph,
-      stages: ["train", "evaluate", "score", "acquire"].map {
+      stages: ["train", "evaluate", "calibrate", "score", "acquire"].map {
         ExperimentPlan.stageID(cells[0], round: 1, $0)
       }
     )

@@ -88,7 +88,8 @@ import Testing
     #expect(
       lines.first
         == "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
-        + "test_accuracy_deterministic,plotted_metric,weight_decay"
+        + "test_accuracy_deterministic,plotted_metric,weight_decay,nll_mc,brier_mc,ece_mc,"
+        + "nll_deterministic,brier_deterministic,ece_deterministic"
     )
     let expected = SampleReport.figure().panels.flatMap(\.series).flatMap { series in
       series.runs.flatMap { run in run.points.map { (series.configuration, run.repetition, $0) } }
@@ -97,8 +98,9 @@ import Testing
     #expect(expected.count == 3 * 2 * 3 * 99)
     for (line, (configuration, repetition, point)) in zip(lines.dropFirst(), expected) {
       let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-      #expect(fields.count == 8)
+      #expect(fields.count == 14)
       #expect(fields[6] == "mc" && fields[7] == "", "metric plotted; no weight decay recorded")
+      #expect(fields[8...].allSatisfy { $0.isEmpty }, "no round calibrated")
       #expect(fields[0] == configuration && Int(fields[1]) == repetition)
       #expect(Int(fields[2]) == point.acquired && Int(fields[3]) == point.labelled)
       #expect(
@@ -300,11 +302,63 @@ import Testing
     #expect(
       csv.hasPrefix(
         "configuration,repetition,acquired_images,labelled_images,test_accuracy_mc,"
-          + "test_accuracy_deterministic,plotted_metric,weight_decay\n"
+          + "test_accuracy_deterministic,plotted_metric,weight_decay,nll_mc,brier_mc,ece_mc,"
+          + "nll_deterministic,brier_deterministic,ece_deterministic\n"
       )
     )
-    #expect(csv.contains(",0.5,deterministic,\n"))
-    #expect(csv.contains(",mc,\n"))
+    #expect(csv.contains(",0.5,deterministic,,,,,,,\n"))
+    #expect(csv.contains(",mc,,,,,,,\n"))
+  }
+
+  /// The calibration section: its own SVG and CSV (ECE from 0, the calibration columns
+  /// filled, rounds not calibrated left out), placed before provenance; the accuracy figure's
+  /// files are byte for byte those of a report without it.
+  @Test func calibrationFigureIsAddedWithoutChangingTheAccuracyFigure() throws {
+    let plain = try render()
+    var inputs = SampleReport.inputs()
+    var calibration = SampleReport.figure(rounds: 5, repetitions: 2)
+    calibration.id = "calibration"
+    calibration.yLabel = "Expected calibration error"
+    calibration.quantity = .expectedCalibrationError
+    for p in calibration.panels.indices {
+      for s in calibration.panels[p].series.indices {
+        for r in calibration.panels[p].series[s].runs.indices {
+          for (i, point) in calibration.panels[p].series[s].runs[r].points.enumerated() where i < 4
+          {
+            var point = point
+            let ece = 0.1 / Double(i + 1)
+            point.calibrationMC = CalibrationPoint(
+              negativeLogLikelihood: 1,
+              brierScore: 0.5,
+              expectedCalibrationError: ece
+            )
+            point.calibrationDeterministic = point.calibrationMC
+            calibration.panels[p].series[s].runs[r].points[i] = point
+          }
+        }
+      }
+    }
+    inputs.calibration = calibration
+    let report = try render(inputs)
+    for asset in plain.assets {
+      #expect(report.assets.first { $0.path == asset.path }?.contents == asset.contents)
+    }
+    let svg = try #require(report.assets.first { $0.path == "fig2/calibration.svg" }?.contents)
+    let classes = try ElementClassCounter.count(svg)
+    #expect(classes["dbal-series-line"] == 6)
+    #expect(svg.contains(">0.00</text>") && svg.contains(">0.10</text>"))
+    // Four calibrated rounds of five: the lines end at 30 acquired images.
+    #expect(svg.contains("data-configuration=\"bald.bayesian\" d=\"M58.00,"))
+    let csv = try #require(report.assets.first { $0.path == "fig2/calibration.csv" }?.contents)
+    #expect(csv.contains(",mc,,1.0,0.5,0.1,1.0,0.5,0.1\n"))
+    #expect(csv.contains(",mc,,,,,,,\n"), "the fifth round is not calibrated")
+    let html = report.html
+    let section = try #require(html.range(of: "Calibration over the rounds"))
+    let provenanceSection = try #require(html.range(of: "id=\"provenance\""))
+    #expect(section.lowerBound < provenanceSection.lowerBound)
+    #expect(html.contains("15 equal-width bins"))
+    #expect(html.components(separatedBy: "<svg ").count - 1 == 6)
+    #expect(report.markdown.contains("fig2/calibration.svg"))
   }
 
   @Test func aDocumentLabelFollowsThePapersNumbering() throws {

@@ -9,7 +9,7 @@ import PipelineCore
 /// them.
 ///
 /// Per cell and round r = 0...rounds: `train` (fresh model on the labelled set) -> `evaluate`
-/// (test accuracy); and for r < rounds: `score` (a fresh pool subset) -> `acquire` (top-K) ->
+/// (test accuracy) and `calibrate` (test NLL, Brier score, ECE of the same predictions); and for r < rounds: `score` (a fresh pool subset) -> `acquire` (top-K) ->
 /// the labelled set of round r + 1. Rounds are chained through the labelled set's content
 /// digest, so a resumed or replayed round sees exactly the same inputs. Seeds derive from the
 /// root seed and (purpose, repetition, round) only, so cells that share inputs share cache
@@ -171,7 +171,13 @@ public struct ExperimentPlan: Sendable {
   /// The split stage of a repetition.
   public static func splitID(repetition: Int) -> StageID { StageID("splits/r\(repetition)") }
 
-  /// The stage `kind` (train, evaluate, score, acquire) of `cell` in `round`.
+  /// The group of a cell's calibrate stages (`bald.bayesian.r0/calibration`): apart from the
+  /// cell's own group, so that `status` and the progress of a cell count its rounds by the
+  /// stages that make its learning curve, and a cell whose rounds were all computed before
+  /// calibration existed still reads as cached, with its calibration on a line of its own.
+  public static func calibrationGroup(_ cell: Cell) -> String { "\(cell)/calibration" }
+
+  /// The stage `kind` (train, evaluate, calibrate, score, acquire) of `cell` in `round`.
   public static func stageID(_ cell: Cell, round: Int, _ kind: String) -> StageID {
     StageID("cells/\(cell)/round-\(String(format: "%03d", round))/\(kind)")
   }
@@ -282,28 +288,37 @@ public struct ExperimentPlan: Sendable {
         )
         models[PredictiveSamples.inputName(member: member)] = .artifact(id, "model")
       }
+      let evaluation = EvaluateStage.Parameters(
+        mcSamples: p.testMCSamples,
+        testSubset: p.testSubset,
+        testSubsetSeed: SeededGenerator.derive(root: UInt64(p.seed), path: [.name("test-subset")]),
+        ensembleSize: ensemble ? p.ensembleSize : nil,
+        ensembleDropout: ensemble ? p.ensembleDropout : nil
+      )
       try graph.add(
         StageNode(
           id: stageID(cell, round: round, "evaluate"),
-          stage: EvaluateStage(
-            parameters: .init(
-              mcSamples: p.testMCSamples,
-              testSubset: p.testSubset,
-              testSubsetSeed: SeededGenerator.derive(
-                root: UInt64(p.seed),
-                path: [.name("test-subset")]
-              ),
-              ensembleSize: ensemble ? p.ensembleSize : nil,
-              ensembleDropout: ensemble ? p.ensembleDropout : nil
-            ),
-            resources: resources
-          ),
+          stage: EvaluateStage(parameters: evaluation, resources: resources),
           inputs: models.merging(["data": data]) { $1 },
           seed: seed(p, "evaluate", cell.repetition, round),
           group: group,
           round: round
         )
       )
+      // The same predictions as the evaluation (parameters, inputs and seed), scored for
+      // calibration by a stage of its own so that every cached evaluation stays valid.
+      if p.calibration == .on {
+        try graph.add(
+          StageNode(
+            id: stageID(cell, round: round, CalibrateStage.kind),
+            stage: CalibrateStage(parameters: evaluation, resources: resources),
+            inputs: models.merging(["data": data]) { $1 },
+            seed: seed(p, "evaluate", cell.repetition, round),
+            group: calibrationGroup(cell),
+            round: round
+          )
+        )
+      }
       guard round < p.rounds else { break }
       let score = stageID(cell, round: round, "score")
       try graph.add(

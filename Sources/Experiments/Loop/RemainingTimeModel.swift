@@ -48,6 +48,7 @@ public struct RemainingTimeModel: Sendable {
     for node in plan.graph.nodes {
       var kind = node.id.rawValue.split(separator: "/").last.map(String.init) ?? ""
       if kind.hasPrefix("train-member-") { kind = "train" }  // ensemble members train alike
+      if kind == "calibrate" { kind = "evaluate" }  // the same predictions as the evaluation
       facts[node.id] = StageFacts(
         kind: kind,
         source: node.group.flatMap { sources[$0] } ?? "",

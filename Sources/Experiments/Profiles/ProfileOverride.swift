@@ -88,6 +88,11 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       "members M of a deep ensemble (source ensemble)"
     ),
     .choice(
+      "calibration",
+      \.calibration,
+      "measure each round's calibration (NLL, Brier, ECE): on or off (it repeats the test passes)"
+    ),
+    .choice(
       "ensemble-dropout",
       \.ensembleDropout,
       "how ensemble members predict: off (one pass each, S = M) or mc-dropout (T each, S = M x T)"

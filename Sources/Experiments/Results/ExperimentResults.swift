@@ -32,13 +32,21 @@ public struct ExperimentResults: Sendable {
         let counts = try Self.labelledCounts(cell, round: round, artifact: artifact)
         if round == 0 { initial = counts?.labelled }
         let labelled = counts?.labelled ?? (p.initialLabelled + round * p.acquireCount)
+        // Calibration where the round's calibrate stage has run (rounds computed before it
+        // existed have none until it runs).
+        let calibration = try artifact(
+          ExperimentPlan.stageID(cell, round: round, CalibrateStage.kind),
+          "calibration"
+        ).map { try CalibrationMetrics(contentsOf: $0) }
         points.append(
           CurvePoint(
             acquired: labelled - (initial ?? p.initialLabelled),
             labelled: labelled,
             accuracyMC: metrics.accuracyMC,
             accuracyDeterministic: metrics.accuracyDeterministic,
-            weightDecay: metrics.weightDecay
+            weightDecay: metrics.weightDecay,
+            calibrationMC: calibration.map { Self.point($0.mc) },
+            calibrationDeterministic: calibration.map { Self.point($0.deterministic) }
           )
         )
       }
@@ -158,6 +166,55 @@ public struct ExperimentResults: Sendable {
       panels.append(FigurePanel(title: block.title ?? "", series: lines))
     }
     return FigureData(id: block.id, panels: panels)
+  }
+
+  /// The calibration-over-rounds figure of a report: the panels and series of `block` (the
+  /// document's first figure; one panel of every cell by its natural metric without one), each
+  /// line the expected calibration error of the prediction the series plots. Nil while no
+  /// round of any cell is calibrated.
+  public func calibrationFigure(like block: FigureBlock?) -> FigureData? {
+    guard
+      curves.values.contains(where: { $0.contains { $0.calibrationMC != nil } })
+    else { return nil }
+    let template =
+      block.map { figure($0) }
+      ?? FigureData(
+        id: "calibration",
+        panels: [
+          FigurePanel(
+            title: "",
+            series: plan.cells.reduce(into: [CurveSeries]()) { series, cell in
+              let configuration = "\(cell.acquisition.rawValue).\(cell.model.rawValue)"
+              guard !series.contains(where: { $0.configuration == configuration }) else { return }
+              series.append(
+                CurveSeries(
+                  label: "\(cell.acquisition.displayName), \(cell.model.displayName)",
+                  configuration: configuration,
+                  color: SeriesColor.palette[series.count % SeriesColor.palette.count],
+                  metric: MetricSelection.natural.metric(for: cell.model),
+                  runs: runs(cell.acquisition, cell.model)
+                )
+              )
+            }
+          )
+        ]
+      )
+    return FigureData(
+      id: "calibration",
+      panels: template.panels,
+      xLabel: template.xLabel,
+      yLabel: "Expected calibration error",
+      band: template.band,
+      quantity: .expectedCalibrationError
+    )
+  }
+
+  static func point(_ metrics: Calibration.Metrics) -> CalibrationPoint {
+    CalibrationPoint(
+      negativeLogLikelihood: metrics.negativeLogLikelihood,
+      brierScore: metrics.brierScore,
+      expectedCalibrationError: metrics.expectedCalibrationError
+    )
   }
 
   /// Whether the cell's scores are the same for every point, so that it acquires uniformly at

@@ -68,17 +68,7 @@ public struct EvaluateStage: Stage {
 
   /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
-    let data = try resources.dataset(at: context.inputURL("data"))
-    let (images, labels) = data.testSet(
-      stratifiedSubset: parameters.testSubset,
-      seed: parameters.testSubsetSeed
-    )
-    var generator = SeededGenerator(seed: context.seed ?? 0)
-    let predicted = try resources.withEngine { engine in
-      parameters.ensembleSize == nil
-        ? try predictNetwork(context, images: images, generator: &generator, engine: engine)
-        : try predictEnsemble(context, images: images, generator: &generator, engine: engine)
-    }
+    let (predicted, labels) = try predictTestSet(context)
     func accuracy(_ p: MCProbabilities, _ passes: Range<Int>? = nil) -> Double {
       Self.accuracy(
         p.values,
@@ -100,9 +90,27 @@ public struct EvaluateStage: Stage {
     ).write(to: context.outputURL("metrics"))
   }
 
+  /// The test set's labels and the predictions of the stage's model(s) for it (the test
+  /// subset, seed and order of draws as `run` uses them; ``CalibrateStage`` shares them, so
+  /// that with the same seed it sees bit for bit the predictions the accuracies came from).
+  func predictTestSet(_ context: StageContext) throws -> (Predictions, labels: [Int]) {
+    let data = try resources.dataset(at: context.inputURL("data"))
+    let (images, labels) = data.testSet(
+      stratifiedSubset: parameters.testSubset,
+      seed: parameters.testSubsetSeed
+    )
+    var generator = SeededGenerator(seed: context.seed ?? 0)
+    let predicted = try resources.withEngine { engine in
+      parameters.ensembleSize == nil
+        ? try predictNetwork(context, images: images, generator: &generator, engine: engine)
+        : try predictEnsemble(context, images: images, generator: &generator, engine: engine)
+    }
+    return (predicted, labels)
+  }
+
   /// The dropout-off samples and the predictive samples of what the stage evaluates, and the
   /// weight-decay constant its (first) network was trained with.
-  private struct Predictions {
+  struct Predictions {
     var dropoutOff: MCProbabilities
     var predictive: MCProbabilities
     var weightDecay: Double?

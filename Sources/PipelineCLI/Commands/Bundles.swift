@@ -86,7 +86,9 @@ struct Export: ParsableCommand {
       let statuses = try workspace.runner.status(plan.graph)
       for cell in plan.cells {
         var ids = shared + [ExperimentPlan.splitID(repetition: cell.repetition)]
-        ids += plan.graph.nodes.filter { $0.group == cell.description }.map(\.id)
+        // The cell's stages and its calibrate stages (a group of their own).
+        let groups = [cell.description, ExperimentPlan.calibrationGroup(cell)]
+        ids += plan.graph.nodes.filter { groups.contains($0.group ?? "") }.map(\.id)
         var entries: [ResultBundle.Entry] = []
         for id in ids {
           guard case .cached(let key)? = statuses[id] else { continue }

@@ -264,7 +264,8 @@ struct Workspace {
         results: results
       ),
       provenance: provenance(statuses: snapshot.statuses, recorded: recorded),
-      completeness: results.isComplete ? .complete : .partial(results.progress)
+      completeness: results.isComplete ? .complete : .partial(results.progress),
+      calibration: results.calibrationFigure(like: document.figures.first)
     )
     let report = try ReportRenderer.render(document: document, inputs: inputs, name: reportName)
     return try report.write(to: directory)
@@ -286,7 +287,7 @@ struct Workspace {
     }
     inputs += (recorded?.sourceDigests ?? []).map { InputDigest(name: $0.name, sha256: $0.sha256) }
     // Each round's stages of each cell (train, with every ensemble member, evaluate, score,
-    // acquire).
+    // acquire) and its calibrate stage (a group of its own).
     var stagesByRound: [String: [Int: [StageID]]] = [:]
     for node in plan.graph.nodes {
       guard let group = node.group, let round = node.round else { continue }
@@ -312,7 +313,10 @@ struct Workspace {
           cached += 1
         }
         if round > 0 { laterRounds += 1 }
-        for stage in stagesByRound[cell.description]?[round] ?? [] {
+        let calibration = ExperimentPlan.calibrationGroup(cell)
+        for stage in (stagesByRound[cell.description]?[round] ?? [])
+          + (stagesByRound[calibration]?[round] ?? [])
+        {
           if case .cached(let key)? = statuses[stage], counted.insert(key).inserted,
             let m = runner.store.manifest(forKey: key)
           {
