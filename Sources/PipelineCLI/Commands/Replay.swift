@@ -31,9 +31,7 @@ struct Replay: ParsableCommand {
       progress: false
     )
     let plan = workspace.plan
-    guard let cell = plan.cells.first(where: { $0.description == self.cell }) else {
-      throw CLIError.unknownCell(self.cell, known: plan.cells.map(\.description))
-    }
+    let cell = try workspace.cell(named: self.cell)
     let rounds = plan.profile.parameters.rounds
     guard (0...rounds).contains(round) else { throw CLIError.roundOutOfRange(round, max: rounds) }
     // Every stage of the round, in the order it runs (train, with every ensemble member first).

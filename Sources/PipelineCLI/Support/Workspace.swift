@@ -161,6 +161,16 @@ struct Workspace {
     )
   }
 
+  /// The cell of the target named `name` (as `status` lists it, e.g. `bald.bayesian.r0`).
+  ///
+  /// - Throws: ``CLIError/unknownCell(_:known:)`` listing the target's cells.
+  func cell(named name: String) throws -> Cell {
+    guard let cell = plan.cells.first(where: { $0.description == name }) else {
+      throw CLIError.unknownCell(name, known: plan.cells.map(\.description))
+    }
+    return cell
+  }
+
   /// Runs what ``computePlan`` lacks and records the run under ``recordName``.
   @discardableResult
   func run() throws -> RunSummary {
