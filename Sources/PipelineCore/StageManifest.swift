@@ -102,6 +102,16 @@ enum PipelineJSON {
   static func writeAtomically<T: Encodable>(_ value: T, to url: URL) throws {
     let data = try encoder().encode(value)
     let directory = url.deletingLastPathComponent()
+    // A process killed between writing and renaming left `.<name>.<pid>.<n>`: remove those of
+    // dead processes, so that the next writer of the same file leaves nothing behind.
+    let prefix = ".\(url.lastPathComponent)."
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+    where name.hasPrefix(prefix) {
+      let pid = name.dropFirst(prefix.count).prefix { $0 != "." }
+      if let pid = Int32(pid), !SystemCalls.isProcessAlive(pid) {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+      }
+    }
     let temporary = directory.appendingPathComponent(
       ".\(url.lastPathComponent).\(SystemCalls.processID).\(UInt32.random(in: 0...UInt32.max))"
     )
