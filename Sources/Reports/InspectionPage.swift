@@ -77,6 +77,9 @@ public struct InspectionData: Sendable, Equatable {
   public var model: String
   /// How the predictive samples were drawn, in words (e.g. `T = 100 MC-dropout passes`).
   public var samplesText: String
+  /// What the deterministic bar shows, in words: `dropout off` for one network, `member 0,
+  /// dropout off` for an ensemble (one of its networks, as a single network would predict).
+  public var deterministicText: String
   /// The class names.
   public var classNames: [String]
   /// Every score of the scored subset.
@@ -99,6 +102,7 @@ public struct InspectionData: Sendable, Equatable {
     acquisition: String,
     model: String,
     samplesText: String,
+    deterministicText: String = "dropout off",
     classNames: [String],
     subsetScores: [Double],
     labelledCounts: [Int],
@@ -113,6 +117,7 @@ public struct InspectionData: Sendable, Equatable {
     self.acquisition = acquisition
     self.model = model
     self.samplesText = samplesText
+    self.deterministicText = deterministicText
     self.classNames = classNames
     self.subsetScores = subsetScores
     self.labelledCounts = labelledCounts
@@ -155,8 +160,9 @@ public enum InspectionPage {
       + "The HTML page shows the images and bar charts. Rendered by `\(data.command)`.\n\n"
     md += "## Acquired and lowest-scored images\n\n"
     md +=
-      "| Image | Acquired | True label | Score | Rank | Deterministic argmax (p) | "
-      + "MC argmax (mean p) | Predictive entropy | Expected entropy | BALD |\n"
+      "| Image | Acquired | True label | Score | Rank | Deterministic argmax (p; "
+      + "\(data.deterministicText)) | Predictive argmax (mean p) | Predictive entropy | "
+      + "Expected entropy | BALD |\n"
     md += "|---|---|---|---|---|---|---|---|---|---|\n"
     for image in data.images {
       let det = argmax(image.deterministic)
@@ -207,7 +213,8 @@ public enum InspectionPage {
       h += "</div>\n"
     }
     h += "<p class=\"legend\">Bars per class: <span class=\"det\">deterministic softmax "
-    h += "(dropout off)</span> beside <span class=\"mc\">the mean of the predictive samples</span>"
+    h +=
+      "(\(esc(data.deterministicText)))</span> beside <span class=\"mc\">the mean of the predictive samples</span>"
     h += " with a whisker of ±1 standard deviation over the samples; the true class is bold. "
     h += "H: predictive entropy (of the mean), E[H]: expected entropy (mean over samples), "
     h += "BALD = H - E[H], all in nats.</p>\n"

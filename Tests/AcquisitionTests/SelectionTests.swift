@@ -36,3 +36,14 @@ import Testing
   let picked = Selection.topK([.nan, 0.1, .nan, 0.2], count: 3, using: &generator)
   #expect(picked.prefix(2) == [3, 1])
 }
+
+@Test func theRankingIsTheOrderTopKTakesFromTiesIncluded() {
+  let scores = (0..<300).map { Double($0 % 4) }  // 75 ties of each value
+  var a = SystemLikeGenerator(seed: 7)
+  var b = SystemLikeGenerator(seed: 7)
+  let ranking = Selection.ranking(scores, using: &a)
+  #expect(Array(ranking.prefix(20)) == Selection.topK(scores, count: 20, using: &b))
+  #expect(Set(ranking) == Set(scores.indices), "every index once")
+  #expect(ranking.prefix(75).allSatisfy { scores[$0] == 3 })
+  #expect(ranking.suffix(75).allSatisfy { scores[$0] == 0 })
+}

@@ -14,12 +14,22 @@ import Testing
 /// The inspection of a round, in-process on a smoke loop. In ``SmokeLoopTests``' serialized
 /// suite: two in-process loops at once would wait on each other for the cooperative threads.
 extension SmokeLoopTests {
-  @Test(.enabled(if: TestSupport.mnistMirror != nil, "needs the MNIST mirror (DBAL_MNIST_MIRROR)"))
-  func inspectionShowsExactlyTheAcquiredImagesAsAWellFormedSelfContainedPage() throws {
+  /// For every uncertainty source: an MC-dropout cell, a deep ensemble (whose deterministic
+  /// bar is member 0's pass, not the members' mean, which is the predictive mean itself) and a
+  /// deterministic cell (scored by one pass, shown with T MC-dropout passes of its network).
+  @Test(
+    .enabled(if: TestSupport.mnistMirror != nil, "needs the MNIST mirror (DBAL_MNIST_MIRROR)"),
+    arguments: [UncertaintySource.mcDropout, .deepEnsemble, .deterministic]
+  )
+  func inspectionShowsExactlyTheAcquiredImagesAsAWellFormedSelfContainedPage(
+    source: UncertaintySource
+  ) throws {
     let directory = try TestSupport.temporaryDirectory("dbal-inspect")
     defer { try? FileManager.default.removeItem(at: directory) }
-    let profile = Profile.smoke.applying([try ProfileOverride(parsing: "rounds=2")])
-    let cell = Cell(acquisition: .bald, model: .mcDropout, repetition: 0)
+    let profile = Profile.smoke.applying([
+      try ProfileOverride(parsing: "rounds=2"), try ProfileOverride(parsing: "ensemble-size=3"),
+    ])
+    let cell = Cell(acquisition: .bald, model: source, repetition: 0)
     let plan = try ExperimentPlan(
       target: "inspect-test",
       profile: profile,
@@ -60,16 +70,41 @@ extension SmokeLoopTests {
     )
     #expect(page.images.filter(\.acquired).map(\.index) == acquiredSet.acquired)
     #expect(page.images.filter { !$0.acquired }.count == RoundInspection.lowestShown)
+    #expect(page.images.filter(\.acquired).map(\.rank) == Array(1...acquiredSet.acquired.count))
     #expect(page.subsetScores == scores.scores)
     // Ranks and scores agree with the scored subset; the acquired are its top K.
     for image in page.images {
       let position = try #require(scores.subset.firstIndex(of: image.index))
       #expect(image.score == scores.scores[position])
-      #expect(image.rank == 1 + scores.scores.filter { $0 > image.score }.count)
+      // Ties (every score of a deterministic BALD cell is 0) are ranked by the seeded draw.
+      let above = scores.scores.filter { $0 > image.score }.count
+      let tied = scores.scores.filter { $0 == image.score }.count
+      #expect((above + 1...above + tied).contains(image.rank), "image \(image.index)")
       #expect(abs(image.predictiveMean.reduce(0, +) - 1) < 1e-4)
       #expect(image.predictiveEntropy + 1e-9 >= image.expectedEntropy)
-      // The page's samples are those the round was scored with: its BALD is the score.
-      #expect(abs(image.bald - image.score) < 1e-9, "image \(image.index)")
+      #expect(abs(image.deterministic.reduce(0, +) - 1) < 1e-4)
+      if source == .deterministic {
+        // BALD of one dropout-off pass is 0 for every image (random selection); the page's
+        // MC-dropout view of the same network has mutual information of its own.
+        #expect(image.score == 0)
+      } else {
+        // The page's samples are those the round was scored with: its BALD is the score.
+        #expect(abs(image.bald - image.score) < 1e-9, "image \(image.index)")
+      }
+    }
+    switch source {
+    case .deterministic:
+      #expect(page.images.contains { $0.bald > 1e-6 }, "T MC-dropout passes disagree somewhere")
+    case .deepEnsemble:
+      #expect(page.deterministicText == "member 0, dropout off")
+      // One member's softmax, not the mean of the 3 (which is the predictive mean).
+      #expect(
+        page.images.contains { image in
+          zip(image.deterministic, image.predictiveMean).contains { abs($0 - $1) > 1e-6 }
+        }
+      )
+    case .mcDropout:
+      #expect(page.deterministicText == "dropout off")
     }
     #expect(page.acquiredCounts.reduce(0, +) == acquiredSet.acquired.count)
     #expect(

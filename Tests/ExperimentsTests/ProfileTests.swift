@@ -1,4 +1,6 @@
+import Acquisition
 import Experiments
+import PipelineCore
 import Testing
 
 @Test func overridesApplyInOrderAndAreRecorded() throws {
@@ -44,4 +46,39 @@ func badOverridesAreRejectedWithTheReason(text: String, message: String) {
   #expect(p.epochs == 50 && p.batchSize == 128)
   #expect(p.weightDecay == 3.5)
   #expect(p.repetitions == 3)
+}
+
+@Test func calibrationEveryNMeasuresRoundsZeroNTwoNAndTheLast() throws {
+  let every10 = try #require(CalibrationMeasurement(rawValue: "every-10"))
+  #expect(every10 == .every(10))
+  #expect((0...25).filter { every10.measures(round: $0, of: 25) } == [0, 10, 20, 25])
+  #expect((0...100).filter { every10.measures(round: $0, of: 100) }.count == 11)
+  #expect(CalibrationMeasurement(rawValue: "every-1") == .on, "every round is spelled on")
+  #expect((0...3).allSatisfy { CalibrationMeasurement.on.measures(round: $0, of: 3) })
+  #expect(!(0...3).contains { CalibrationMeasurement.off.measures(round: $0, of: 3) })
+  for text in ["on", "off", "every-10"] {
+    #expect(CalibrationMeasurement(rawValue: text)?.rawValue == text)
+  }
+  #expect(try ProfileOverride(parsing: "calibration=every-5").value == "every-5")
+}
+
+@Test(arguments: ["every-0", "every-", "every-x", "every-2.5", "sometimes"])
+func badCalibrationValuesNameTheAcceptedSpellings(text: String) {
+  #expect {
+    _ = try ProfileOverride(parsing: "calibration=\(text)")
+  } throws: { error in
+    "\(error)".contains("calibration") && "\(error)".contains("on, off, every-N")
+  }
+}
+
+@Test func thePaperProfileCalibratesEveryTenthRoundOfEachCell() throws {
+  let plan = try ExperimentPlan(
+    target: "fig2",
+    profile: .paper,
+    cells: [Cell(acquisition: .bald, model: .mcDropout, repetition: 0)],
+    resources: .init()
+  )
+  let rounds = plan.graph.nodes.filter { $0.id.description.hasSuffix("/calibrate") }
+    .compactMap(\.round).sorted()
+  #expect(rounds == Array(stride(from: 0, through: 100, by: 10)))
 }

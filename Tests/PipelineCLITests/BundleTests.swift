@@ -109,6 +109,11 @@ struct BundleTests {
     )
     try #require(replay.succeeded, "\(replay)")
     #expect(replay.standardOutput.contains("round-001/train model: verified (bit-identical"))
+    // The round's calibrate stage (the smoke profile calibrates every round) is replayed too.
+    #expect(
+      replay.standardOutput.contains("round-001/calibrate calibration: verified (bit-identical"),
+      "\(replay.standardOutput)"
+    )
     // A new evaluation needs the models: they are restored, and match the reference.
     let evaluated = try PipelineProcess.run(
       CLIFixture.smokeFig2(workspace, ["--set", "test-mc-samples=3"])

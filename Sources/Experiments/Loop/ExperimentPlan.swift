@@ -307,7 +307,7 @@ public struct ExperimentPlan: Sendable {
       )
       // The same predictions as the evaluation (parameters, inputs and seed), scored for
       // calibration by a stage of its own so that every cached evaluation stays valid.
-      if p.calibration == .on {
+      if p.calibration.measures(round: round, of: p.rounds) {
         try graph.add(
           StageNode(
             id: stageID(cell, round: round, CalibrateStage.kind),

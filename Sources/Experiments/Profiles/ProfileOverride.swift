@@ -87,10 +87,12 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       1...100,
       "members M of a deep ensemble (source ensemble)"
     ),
-    .choice(
+    .parsed(
       "calibration",
       \.calibration,
-      "measure each round's calibration (NLL, Brier, ECE): on or off (it repeats the test passes)"
+      accepted: "on, off, every-N",
+      "which rounds measure calibration (NLL, Brier, ECE): on (every round), off, or every-N "
+        + "(rounds 0, N, 2N, ... and the last); each repeats the test passes"
     ),
     .choice(
       "ensemble-dropout",
@@ -182,6 +184,27 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
           parameters[keyPath: path] = value
         },
         get: { $0[keyPath: path].rawValue }
+      )
+    }
+
+    /// A value with a spelling of its own (``LosslessStringConvertible``), e.g. `every-10`.
+    static func parsed<Value: LosslessStringConvertible & Sendable>(
+      _ key: String,
+      _ path: any WritableKeyPath<ExperimentParameters, Value> & Sendable,
+      accepted: String,
+      _ help: String
+    ) -> Spec {
+      Spec(
+        key: key,
+        help: help,
+        accepted: accepted,
+        set: { (parameters, text) throws(ExperimentError) in
+          guard let value = Value(text) else {
+            throw .invalidParameterValue(key: key, value: text, expected: "one of \(accepted)")
+          }
+          parameters[keyPath: path] = value
+        },
+        get: { $0[keyPath: path].description }
       )
     }
 

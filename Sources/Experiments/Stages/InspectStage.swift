@@ -8,7 +8,7 @@ import Reports
 
 /// Looks inside one round of a cell for `pipeline inspect`: the images the round acquired and
 /// a few of the lowest-scored ones of its scored subset, each with its rank, the deterministic
-/// softmax and the predictive samples of the round's model(s): for MC dropout and ensembles
+/// softmax (of an ensemble's member 0) and the predictive samples of the round's model(s): for MC dropout and ensembles
 /// exactly the samples the score stage drew (same seed, subset and passes; the whole subset is
 /// predicted again, then the shown rows kept), so that BALD on the page is the acquisition
 /// score; for a deterministic cell, T MC-dropout passes of its network beside its one pass.
@@ -35,12 +35,16 @@ public struct InspectStage: Stage {
     public var lowest: Int
     /// The scored subset's size (0 = the whole pool), to redraw the subset as scored.
     public var poolSubset: Int
+    /// The round's acquire stage's seed: its tie-break draw orders equal scores.
+    public var acquireSeed: UInt64
   }
 
   /// The stage kind.
   public static let kind = "inspect"
-  /// The logic version.
-  public static let version = 1
+  /// The logic version (2: an ensemble's deterministic view is member 0's dropout-off pass,
+  /// not the members' mean, which equalled the predictive mean; ties ranked by the acquire
+  /// stage's draw, not by subset order).
+  public static let version = 2
   /// The parameters.
   public var parameters: Parameters
   /// The artifact.
@@ -59,8 +63,11 @@ public struct InspectStage: Stage {
     let scores = try PoolScores(contentsOf: context.inputURL("scores"))
     let after = try LabelledSet(contentsOf: context.inputURL("acquired"))
     let before = try LabelledSet(contentsOf: context.inputURL("labelled"))
-    // Ranks: 1 for the highest score; ties by subset order (a stable sort).
-    let order = scores.subset.indices.sorted { scores.scores[$0] > scores.scores[$1] }
+    // Ranks: 1 for the highest score, ties broken by the acquire stage's draw, so that the
+    // acquired images are ranks 1...K in acquisition order (and every score of a deterministic
+    // BALD cell, all 0, still ranks as it was chosen).
+    var tieBreak = SeededGenerator(seed: parameters.acquireSeed)
+    let order = Selection.ranking(scores.scores, using: &tieBreak)
     var rank: [Int: Int] = [:]
     var score: [Int: Double] = [:]
     for (position, i) in order.enumerated() {
@@ -91,7 +98,7 @@ public struct InspectStage: Stage {
     let position = Dictionary(uniqueKeysWithValues: subset.enumerated().map { ($1, $0) })
     let (deterministic, samples) = try resources.withEngine { engine in
       let off = try PredictiveSamples(source: .deterministic, mcSamples: 1, ensembleDropout: .off)
-        .probabilities(of: networks, images: images, generator: &generator, engine: engine)
+        .probabilities(of: [networks[0]], images: images, generator: &generator, engine: engine)
       guard parameters.model != .deterministic else {
         // A deterministic cell scores one dropout-off pass; its network's MC-dropout view.
         let mc = try PredictiveSamples(
@@ -142,14 +149,13 @@ public struct InspectStage: Stage {
       to: "acquired"
     )
     try file.write(images.scalars, shape: [shown.count, pixels], to: "images")
-    // One network's dropout-off pass, or the mean of an ensemble's members.
-    let meanOff = (0..<(shown.count * classes)).map { j in
-      (0..<deterministic.passes).map {
-        Double(deterministic.values[$0 * shown.count * classes + j])
-      }
-      .reduce(0, +) / Double(deterministic.passes)
-    }
-    try file.write(meanOff, shape: [shown.count, classes], to: "deterministic")
+    // The dropout-off pass of the cell's network, or of an ensemble's member 0 (the single
+    // network the ensemble is compared with: the members' mean is the predictive mean itself).
+    try file.write(
+      deterministic.values.map(Double.init),
+      shape: [shown.count, classes],
+      to: "deterministic"
+    )
     try file.write(
       samples.values,
       shape: [samples.passes, shown.count, classes],
@@ -197,7 +203,8 @@ public enum RoundInspection {
           ensembleSize: networks,
           ensembleDropout: p.ensembleDropout,
           lowest: lowestShown,
-          poolSubset: p.poolSubset
+          poolSubset: p.poolSubset,
+          acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round)
         ),
         resources: resources
       ),
@@ -291,6 +298,7 @@ public enum RoundInspection {
       acquisition: cell.acquisition.displayName,
       model: cell.model.displayName,
       samplesText: samplesText,
+      deterministicText: cell.model == .deepEnsemble ? "member 0, dropout off" : "dropout off",
       classNames: DatasetFacts.mnist.classNames,
       subsetScores: try file.read("subset_scores", as: Double.self).values,
       labelledCounts: try file.read("labelled_class_counts", as: Int64.self).values.map { Int($0) },

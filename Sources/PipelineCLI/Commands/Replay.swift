@@ -34,9 +34,17 @@ struct Replay: ParsableCommand {
     let cell = try workspace.cell(named: self.cell)
     let rounds = plan.profile.parameters.rounds
     guard (0...rounds).contains(round) else { throw CLIError.roundOutOfRange(round, max: rounds) }
-    // Every stage of the round, in the order it runs (train, with every ensemble member first).
-    let stages = plan.graph.nodes.filter { $0.group == cell.description && $0.round == round }
-      .map(\.id)
+    // Every stage of the round, in the order it runs (train, with every ensemble member first),
+    // and its calibrate stage where the profile measures this round and it has been computed
+    // (calibrations are added by later runs; a round without one replays the rest).
+    let statuses = try workspace.runner.status(plan.graph)
+    let calibration = ExperimentPlan.calibrationGroup(cell)
+    let stages = plan.graph.nodes.filter { node in
+      guard node.round == round else { return false }
+      if node.group == cell.description { return true }
+      guard node.group == calibration, case .cached? = statuses[node.id] else { return false }
+      return true
+    }.map(\.id)
     let report = try workspace.runner.replay(plan.graph, stages: stages)
     var identical = true
     for stage in report.stages {
