@@ -19,6 +19,10 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   case meanSTD = "mean-std"
   /// Uniformly random acquisition: every point scores 0 and the seeded tie-break decides.
   case random
+  /// Minimum Bayes Risk (Zhu, Lafferty & Ghahramani 2003): the pool point whose label is
+  /// expected to lower the harmonic function's estimated risk most. It scores from a graph's
+  /// harmonic field, not from probability samples, and pairs only with the `harmonic` source.
+  case minimumBayesRisk = "mbr"
 
   /// The name used in the paper's figures and tables.
   public var displayName: String {
@@ -29,6 +33,7 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .maxEntropy: "Max Entropy"
     case .meanSTD: "Mean STD"
     case .random: "Random"
+    case .minimumBayesRisk: "MBR"
     }
   }
 
@@ -41,6 +46,8 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .maxEntropy: Scores.maxEntropy(probabilities)
     case .meanSTD: Scores.meanStandardDeviation(probabilities)
     case .random: [Double](repeating: 0, count: probabilities.points)
+    case .minimumBayesRisk:
+      preconditionFailure("MBR scores come from the harmonic field (the mbr-score stage)")
     }
   }
 
