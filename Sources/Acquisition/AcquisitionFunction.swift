@@ -38,6 +38,8 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   }
 
   /// Scores every point of `probabilities`; higher means more informative.
+  ///
+  /// - Precondition: ``scoresProbabilitySamples`` (not Minimum Bayes Risk).
   public func scores(_ probabilities: MCProbabilities) -> [Double] {
     switch self {
     case .bald: Scores.bald(probabilities)
@@ -47,13 +49,17 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .meanSTD: Scores.meanStandardDeviation(probabilities)
     case .random: [Double](repeating: 0, count: probabilities.points)
     case .minimumBayesRisk:
-      preconditionFailure("MBR scores come from the harmonic field (the mbr-score stage)")
+      preconditionFailure("MBR scores a harmonic field, not samples (scoresProbabilitySamples)")
     }
   }
 
   /// Whether the function needs the probabilities at all (Random does not, so the loop can
   /// skip the forward passes).
   public var needsPredictions: Bool { self != .random }
+
+  /// Whether ``scores(_:)`` applies: every function but Minimum Bayes Risk, which scores a
+  /// graph's harmonic field (the `mbr-score` stage) rather than probability samples.
+  public var scoresProbabilitySamples: Bool { self != .minimumBayesRisk }
 }
 
 /// How Variation Ratios scores the single pass of a deterministic model (T = 1).
