@@ -394,18 +394,7 @@ public struct ExperimentPlan: Sendable {
           round: round
         )
       )
-      try graph.add(
-        StageNode(
-          id: stageID(cell, round: round, "acquire"),
-          stage: AcquireStage(parameters: .init(count: p.acquireCount)),
-          inputs: [
-            "labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores"),
-          ],
-          seed: seed(p, "acquire", cell.repetition, round),
-          group: group,
-          round: round
-        )
-      )
+      try graph.add(acquireNode(cell, round: round, scores: score, parameters: p))
     }
   }
 
@@ -503,18 +492,26 @@ public struct ExperimentPlan: Sendable {
           round: round
         )
       )
-      try graph.add(
-        StageNode(
-          id: stageID(cell, round: round, "acquire"),
-          stage: AcquireStage(parameters: .init(count: p.acquireCount)),
-          inputs: [
-            "labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores"),
-          ],
-          seed: seed(p, "acquire", cell.repetition, round),
-          group: group,
-          round: round
-        )
-      )
+      try graph.add(acquireNode(cell, round: round, scores: score, parameters: p))
     }
+  }
+
+  /// The acquire stage of `round` of `cell`: the top-K of the round's `score` stage.
+  static func acquireNode(
+    _ cell: Cell,
+    round: Int,
+    scores: StageID,
+    parameters p: ExperimentParameters
+  ) -> StageNode {
+    StageNode(
+      id: stageID(cell, round: round, "acquire"),
+      stage: AcquireStage(parameters: .init(count: p.acquireCount)),
+      inputs: [
+        "labelled": labelledInput(cell, round: round), "scores": .artifact(scores, "scores"),
+      ],
+      seed: seed(p, "acquire", cell.repetition, round),
+      group: cell.description,
+      round: round
+    )
   }
 }

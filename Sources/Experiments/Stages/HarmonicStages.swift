@@ -158,28 +158,23 @@ public struct HarmonicFieldStage: Stage {
     }
     let initial = Set(trainNodes.prefix(labelledCount))
     let acquired = set.labelled.filter { !initial.contains($0) }
-    let positions = try acquired.map { index in
-      guard let at = position[index] else {
-        throw ExperimentError.invalidArtifact(
-          file: graphURL.path,
-          problem: "labelled image \(index) is not a node of the graph"
-        )
+    func positions(of indices: [Int], _ what: String) throws -> [Int] {
+      try indices.map { index in
+        guard let at = position[index] else {
+          throw ExperimentError.invalidArtifact(
+            file: graphURL.path,
+            problem: "\(what) image \(index) is not a node of the graph"
+          )
+        }
+        return at
       }
-      return at
     }
+    let labelledPositions = try positions(of: acquired, "labelled")
     let start = ContinuousClock.now
-    try field.label(positions, as: acquired.map { Double(data.trainLabels[$0]) })
+    try field.label(labelledPositions, as: acquired.map { Double(data.trainLabels[$0]) })
     let updated = ContinuousClock.now
     let pool = set.pool
-    let poolPositions = try pool.map { index in
-      guard let at = position[index] else {
-        throw ExperimentError.invalidArtifact(
-          file: graphURL.path,
-          problem: "pool image \(index) is not a node of the graph"
-        )
-      }
-      return at
-    }
+    let poolPositions = try positions(of: pool, "pool")
     var risk = [Double](repeating: 0, count: pool.count)
     for (offset, at) in poolPositions.enumerated() {
       if offset % 256 == 0 { try context.checkCancellation() }
