@@ -3,12 +3,13 @@
 // DBAL: Deep Bayesian Active Learning (Gal, Islam & Ghahramani 2017) as a reproducible,
 // content-hashed, resumable pipeline. Each folder under Sources/ is one concern:
 //
-//   CHDF5, CDNNL, CZlib  thin system-library modules (C headers + shims), one importer each
+//   CHDF5, CDNNL, CZlib, CLAPACK  thin system-library modules (C headers + shims), one importer each
 //   HDF5Store            typed Swift wrapper over libhdf5: files, groups, datasets, attributes
 //   NeuralEngine         Float32 tensors, oneDNN kernels, the paper's Bayesian CNN, Adam, MC dropout
 //   MNIST                download (mirrors, checksums), idx parsing, preprocessing to HDF5
 //   PipelineCore         declarative stages, content-hashed cache keys, commit protocol, locks
 //   Acquisition          acquisition functions (BALD, Variation Ratios, ...) and top-k selection
+//   HarmonicFunctions    RBF graphs, the harmonic function and Minimum Bayes Risk (LAPACK, BLAS)
 //   Notebook             the literate document format of Pipelines/*.md: model and parser
 //   Experiments          acquisition functions, the active-learning loop, profiles, literate targets
 //   Reports              SVG figures, CSV, Markdown and HTML rendering, provenance
@@ -42,6 +43,7 @@ let package = Package(
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
     .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CLAPACK", providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]),
 
     // MARK: - Libraries
     .target(name: "HDF5Store", dependencies: ["CHDF5"], swiftSettings: swiftSettings),
@@ -61,6 +63,7 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .target(name: "Acquisition", swiftSettings: engineSettings),
+    .target(name: "HarmonicFunctions", dependencies: ["CLAPACK"], swiftSettings: engineSettings),
     .target(name: "Notebook", dependencies: ["Acquisition"], swiftSettings: swiftSettings),
     .target(
       name: "Reports",
@@ -71,7 +74,7 @@ let package = Package(
       name: "Experiments",
       dependencies: [
         "NeuralEngine", "HDF5Store", "MNIST", "PipelineCore", "Acquisition", "Notebook", "Reports",
-        .product(name: "Crypto", package: "swift-crypto"),
+        "HarmonicFunctions", .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -104,6 +107,11 @@ let package = Package(
     .testTarget(
       name: "PipelineCoreTests",
       dependencies: ["PipelineCore", "HDF5Store", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "HarmonicFunctionsTests",
+      dependencies: ["HarmonicFunctions", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -19,6 +19,10 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   case meanSTD = "mean-std"
   /// Uniformly random acquisition: every point scores 0 and the seeded tie-break decides.
   case random
+  /// Minimum Bayes Risk (Zhu, Lafferty & Ghahramani 2003): the pool point whose label is
+  /// expected to lower the harmonic function's estimated risk most. It scores from a graph's
+  /// harmonic field, not from probability samples, and pairs only with the `harmonic` source.
+  case minimumBayesRisk = "mbr"
 
   /// The name used in the paper's figures and tables.
   public var displayName: String {
@@ -29,10 +33,13 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .maxEntropy: "Max Entropy"
     case .meanSTD: "Mean STD"
     case .random: "Random"
+    case .minimumBayesRisk: "MBR"
     }
   }
 
   /// Scores every point of `probabilities`; higher means more informative.
+  ///
+  /// - Precondition: ``scoresProbabilitySamples`` (not Minimum Bayes Risk).
   public func scores(_ probabilities: MCProbabilities) -> [Double] {
     switch self {
     case .bald: Scores.bald(probabilities)
@@ -41,12 +48,18 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .maxEntropy: Scores.maxEntropy(probabilities)
     case .meanSTD: Scores.meanStandardDeviation(probabilities)
     case .random: [Double](repeating: 0, count: probabilities.points)
+    case .minimumBayesRisk:
+      preconditionFailure("MBR scores a harmonic field, not samples (scoresProbabilitySamples)")
     }
   }
 
   /// Whether the function needs the probabilities at all (Random does not, so the loop can
   /// skip the forward passes).
   public var needsPredictions: Bool { self != .random }
+
+  /// Whether ``scores(_:)`` applies: every function but Minimum Bayes Risk, which scores a
+  /// graph's harmonic field (the `mbr-score` stage) rather than probability samples.
+  public var scoresProbabilitySamples: Bool { self != .minimumBayesRisk }
 }
 
 /// How Variation Ratios scores the single pass of a deterministic model (T = 1).

@@ -31,7 +31,7 @@ public struct DatasetFacts: Sendable, Hashable, Codable {
   /// training and 10,000 for testing.
   public static let mnist = DatasetFacts(
     imageShape: [1] + MNISTDataset.imageShape,
-    classNames: (0...9).map { String($0) },
+    classNames: MNISTDataset.digitNames,
     trainingCount: MNISTFile.files(of: .train).labels.itemCount,
     testCount: MNISTFile.files(of: .test).labels.itemCount
   )
@@ -39,11 +39,12 @@ public struct DatasetFacts: Sendable, Hashable, Codable {
 
 extension MNISTDataset {
   /// The facts of this dataset as loaded: image shape and split sizes from its arrays, the
-  /// classes from MNIST's labels (the loader checks every label lies among them).
+  /// classes from the file (MNIST's digits unless it is a derived dataset; the loader checks
+  /// every label lies among them).
   public var facts: DatasetFacts {
     DatasetFacts(
       imageShape: [1] + Self.imageShape,
-      classNames: DatasetFacts.mnist.classNames,
+      classNames: classNames,
       trainingCount: trainCount,
       testCount: testCount
     )

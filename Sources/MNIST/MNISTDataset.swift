@@ -16,7 +16,9 @@ import HDF5Store
 /// | `test/labels` | int64 | 10000 |
 ///
 /// with root attributes `scaling` ("x/255"), `layout_version` and `sha256_<file name>` for
-/// each of the four source files.
+/// each of the four source files. A dataset derived from MNIST (a subset of its digits, for
+/// example) has the same layout with any image counts, plus the root attributes `variant` (how
+/// it was derived, e.g. "digits:2,8") and `class_names` (the name of each label, comma-separated).
 public struct MNISTDataset: Sendable, Equatable {
   /// The scaling applied to the raw pixels, recorded in the file.
   public static let scaling = "x/255"
@@ -33,6 +35,13 @@ public struct MNISTDataset: Sendable, Equatable {
   public var testImages: [Float]
   /// Test labels in 0...9.
   public var testLabels: [Int32]
+  /// The name of each label: "0"..."9" for MNIST, the kept digits for a derived dataset.
+  public var classNames: [String] = MNISTDataset.digitNames
+  /// How a derived dataset was made from MNIST (e.g. "digits:2,8"); nil for MNIST itself.
+  public var variant: String?
+
+  /// MNIST's class names, "0" ... "9".
+  public static let digitNames = (0...9).map { String($0) }
 
   /// The number of training examples.
   public var trainCount: Int { trainLabels.count }
@@ -55,6 +64,31 @@ public struct MNISTDataset: Sendable, Equatable {
     self.trainLabels = trainLabels
     self.testImages = testImages
     self.testLabels = testLabels
+  }
+
+  /// A dataset derived from MNIST: the images and labels, the label names and how it was made.
+  ///
+  /// - Precondition: one 28 × 28 image per label; every label indexes `classNames`.
+  public init(
+    trainImages: [Float],
+    trainLabels: [Int32],
+    testImages: [Float],
+    testLabels: [Int32],
+    classNames: [String],
+    variant: String
+  ) {
+    self.init(
+      trainImages: trainImages,
+      trainLabels: trainLabels,
+      testImages: testImages,
+      testLabels: testLabels
+    )
+    precondition(
+      (trainLabels + testLabels).allSatisfy { (0..<Int32(classNames.count)).contains($0) },
+      "MNISTDataset: a label outside the \(classNames.count) classes"
+    )
+    self.classNames = classNames
+    self.variant = variant
   }
 
   /// Scales raw pixels by `x / 255` in Float32, exactly as `astype('float32') / 255`.
@@ -105,6 +139,10 @@ public struct MNISTDataset: Sendable, Equatable {
     }
     try file.setAttribute("scaling", .string(Self.scaling))
     try file.setAttribute("layout_version", .int(Self.layoutVersion))
+    if let variant {
+      try file.setAttribute("variant", .string(variant))
+      try file.setAttribute("class_names", .string(classNames.joined(separator: ",")))
+    }
     for source in MNISTFile.all {
       try file.setAttribute("sha256_\(source.name)", .string(source.sha256))
     }
@@ -131,10 +169,24 @@ public struct MNISTDataset: Sendable, Equatable {
       guard version == .int(Self.layoutVersion) else {
         throw invalid("its layout_version is \(version), expected \(Self.layoutVersion)")
       }
+      // A derived dataset: any counts, and its own class names.
+      var variant: String?
+      var classNames = Self.digitNames
+      if case .string(let name)? = try? file.attribute("variant") {
+        variant = name
+        guard case .string(let names) = try file.attribute("class_names") else {
+          throw invalid("its class_names attribute is not a string")
+        }
+        classNames = names.split(separator: ",").map(String.init)
+      }
+      let labelRange = 0...Int64(classNames.count - 1)
       func split(_ split: MNISTSplit) throws -> (images: [Float], labels: [Int32]) {
-        let count = MNISTFile.files(of: split).labels.itemCount
         let imagesPath = "\(split.rawValue)/images"
         let labelsPath = "\(split.rawValue)/labels"
+        let count =
+          variant == nil
+          ? MNISTFile.files(of: split).labels.itemCount
+          : try file.read(labelsPath, as: Int64.self).shape.first ?? 0
         let images = try file.read(imagesPath, as: Float.self)
         guard images.shape == [count] + Self.imageShape else {
           throw invalid(
@@ -145,8 +197,10 @@ public struct MNISTDataset: Sendable, Equatable {
         guard labels.shape == [count] else {
           throw invalid("'\(labelsPath)' has shape \(labels.shape), expected \([count])")
         }
-        if let index = labels.values.firstIndex(where: { !(0...9).contains($0) }) {
-          throw invalid("'\(labelsPath)'[\(index)] is \(labels.values[index]), expected 0...9")
+        if let index = labels.values.firstIndex(where: { !labelRange.contains($0) }) {
+          throw invalid(
+            "'\(labelsPath)'[\(index)] is \(labels.values[index]), expected \(labelRange)"
+          )
         }
         return (images.values, labels.values.map { Int32($0) })
       }
@@ -159,6 +213,8 @@ public struct MNISTDataset: Sendable, Equatable {
         testImages: test.images,
         testLabels: test.labels
       )
+      self.classNames = classNames
+      self.variant = variant
     } catch let error as HDF5Error {
       throw invalid("\(error)")
     }

@@ -39,7 +39,7 @@ import Testing
         key: "acquisitions",
         value: "bold",
         expected: "a comma-separated list of one of 'bald', 'var-ratios', 'var-ratios-mean',"
-          + " 'max-entropy', 'mean-std', 'random'"
+          + " 'max-entropy', 'mean-std', 'random', 'mbr'"
       )
     ),
     BrokenDocument(
@@ -49,7 +49,8 @@ import Testing
       problem: .invalidValue(
         key: "models",
         value: "frequentist",
-        expected: "a comma-separated list of one of 'bayesian', 'deterministic', 'ensemble'"
+        expected:
+          "a comma-separated list of one of 'bayesian', 'deterministic', 'ensemble', 'harmonic'"
       )
     ),
     BrokenDocument(

@@ -19,7 +19,7 @@ struct BadInputTests {
     Case(
       name: "unknown target",
       arguments: ["reproduce", "fig9", "--profile", "smoke"],
-      expected: ["unknown target \"fig9\"", "fig1, fig2, table1, table2", "pipeline list"]
+      expected: ["unknown target \"fig9\"", "fig1, fig2, fig3, table1, table2", "pipeline list"]
     ),
     Case(
       name: "unknown profile",

@@ -21,6 +21,9 @@ public struct Cell: Hashable, Sendable, Comparable, CustomStringConvertible {
   /// The cell id used in stage ids, status and `--cell`, e.g. `bald.bayesian.r0`.
   public var description: String { "\(configuration).r\(repetition)" }
 
+  /// Whether the cell's rounds train a network (all but the harmonic-function baseline).
+  public var trainsNetwork: Bool { model != .harmonic }
+
   /// Orders cells as they are listed: by repetition, then configuration.
   public static func < (lhs: Cell, rhs: Cell) -> Bool {
     (lhs.repetition, lhs.configuration) < (rhs.repetition, rhs.configuration)

@@ -59,9 +59,29 @@ public struct ExperimentPlan: Sendable {
     let acquisitions = block.acquisitions
     let models = block.models
     var cells: [Cell] = []
+    // Every pair of the grid that can run is a cell: `mbr` pairs with `harmonic` only.
+    for name in acquisitions.map(\.rawValue) + models.map(\.rawValue) {
+      guard
+        acquisitions.contains(where: { a in
+          models.contains { m in m.supports(a) && name == a.rawValue }
+        })
+          || models.contains(where: { m in
+            acquisitions.contains { a in m.supports(a) && name == m.rawValue }
+          })
+      else {
+        throw ExperimentError.inDocument(
+          file: document.fileName,
+          line: block.line,
+          .infeasible(
+            "\(name) pairs with nothing in this grid: acquisition mbr runs only with model "
+              + "harmonic, and harmonic only with mbr; add its partner or remove it"
+          )
+        )
+      }
+    }
     for repetition in 0..<profile.parameters.repetitions {
       for acquisition in acquisitions {
-        for model in models {
+        for model in models where model.supports(acquisition) {
           cells.append(Cell(acquisition: acquisition, model: model, repetition: repetition))
         }
       }
@@ -79,7 +99,15 @@ public struct ExperimentPlan: Sendable {
     throws
   {
     let p = profile.parameters
-    let poolSize = DatasetFacts.mnist.trainingCount - p.validation - p.initialLabelled
+    let facts = p.dataset.declaredFacts
+    let remaining = facts.trainingCount - p.validation - p.initialLabelled
+    guard p.poolSize <= remaining else {
+      throw ExperimentError.infeasible(
+        "pool-size=\(p.poolSize) exceeds the \(remaining) training images left after "
+          + "validation and the initial set; set pool-size to at most \(remaining), or 0 for all"
+      )
+    }
+    let poolSize = p.poolSize > 0 ? p.poolSize : remaining
     guard p.totalAcquired <= poolSize else {
       throw ExperimentError.infeasible(
         "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
@@ -94,6 +122,14 @@ public struct ExperimentPlan: Sendable {
     }
     if cells.contains(where: { $0.model == .deepEnsemble }) {
       try Self.checkEnsemble(p)
+    }
+    if let cell = cells.first(where: { !$0.model.supports($0.acquisition) }) {
+      throw ExperimentError.infeasible(
+        "cell \(cell): acquisition mbr runs only with model harmonic, and harmonic only with mbr"
+      )
+    }
+    if cells.contains(where: { $0.model == .harmonic }) {
+      try HarmonicGraphStage.requireBinary(facts)
     }
     guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
       throw ExperimentError.infeasible(
@@ -113,23 +149,31 @@ public struct ExperimentPlan: Sendable {
     self.acquisitions = acquisitions
     self.models = models
     var graph = PipelineGraph()
-    try Self.addData(to: &graph)
+    try Self.addData(to: &graph, dataset: p.dataset)
     for repetition in Set(cells.map(\.repetition)).sorted() {
       try graph.add(
         StageNode(
           id: Self.splitID(repetition: repetition),
           stage: SplitStage(
-            parameters: .init(validation: p.validation, initialPerClass: p.initialPerClass),
+            parameters: .init(
+              validation: p.validation,
+              initialPerClass: p.initialPerClass,
+              poolSize: p.poolSize == 0 ? nil : p.poolSize
+            ),
             resources: resources
           ),
-          inputs: ["data": .artifact(Self.preprocessID, "mnist")],
+          inputs: ["data": Self.dataInput(p.dataset)],
           seed: Self.seed(p, "split", repetition),
           group: "r\(repetition)"
         )
       )
     }
     for cell in self.cells {
-      try Self.addRounds(of: cell, parameters: p, to: &graph, resources: resources)
+      if cell.model == .harmonic {
+        try Self.addHarmonicRounds(of: cell, parameters: p, to: &graph, resources: resources)
+      } else {
+        try Self.addRounds(of: cell, parameters: p, to: &graph, resources: resources)
+      }
     }
     self.graph = graph
   }
@@ -238,7 +282,7 @@ public struct ExperimentPlan: Sendable {
     return graph
   }
 
-  static func addData(to graph: inout PipelineGraph) throws {
+  static func addData(to graph: inout PipelineGraph, dataset: DatasetVariant = .mnist) throws {
     try graph.add(StageNode(id: downloadID, stage: DownloadStage(), group: "mnist"))
     try graph.add(
       StageNode(
@@ -248,6 +292,110 @@ public struct ExperimentPlan: Sendable {
         group: "mnist"
       )
     )
+    if dataset != .mnist {
+      try graph.add(
+        StageNode(
+          id: datasetID(dataset),
+          stage: DatasetStage(variant: dataset),
+          inputs: ["data": .artifact(preprocessID, "mnist")],
+          group: "mnist"
+        )
+      )
+    }
+  }
+
+  /// The id of the stage deriving `dataset` from MNIST, e.g. `mnist/digits-2-8`.
+  public static func datasetID(_ dataset: DatasetVariant) -> StageID {
+    StageID("mnist/\(dataset.idComponent)")
+  }
+
+  /// The preprocessed file the experiment's stages read: MNIST's, or the derived variant's.
+  static func dataInput(_ dataset: DatasetVariant) -> StageInput {
+    dataset == .mnist
+      ? .artifact(preprocessID, "mnist") : .artifact(datasetID(dataset), "mnist")
+  }
+
+  /// The harmonic-function graph of a repetition (its Laplacian's inverse).
+  public static func harmonicGraphID(repetition: Int) -> StageID {
+    StageID("harmonic/r\(repetition)/graph")
+  }
+
+  /// The rounds of a harmonic-function cell (the Minimum Bayes Risk baseline): per round a
+  /// `train` stage that applies the round's labels to the repetition's graph inverse and
+  /// computes the field and each pool point's expected risk, `evaluate` (test accuracy of the
+  /// field), and for r < rounds `score` (MBR on a fresh pool subset) and `acquire` (top-K),
+  /// seeded like every other cell.
+  static func addHarmonicRounds(
+    of cell: Cell,
+    parameters p: ExperimentParameters,
+    to graph: inout PipelineGraph,
+    resources: ExperimentResources
+  ) throws {
+    let data = dataInput(p.dataset)
+    let group = cell.description
+    let testSubsetSeed = SeededGenerator.derive(root: UInt64(p.seed), path: [.name("test-subset")])
+    let graphID = harmonicGraphID(repetition: cell.repetition)
+    if graph[graphID] == nil {
+      try graph.add(
+        StageNode(
+          id: graphID,
+          stage: HarmonicGraphStage(
+            parameters: .init(
+              sigma: p.rbfSigma,
+              testSubset: p.testSubset,
+              testSubsetSeed: p.testSubset == 0 ? 0 : testSubsetSeed
+            ),
+            resources: resources
+          ),
+          inputs: [
+            "data": data, "labelled": .artifact(splitID(repetition: cell.repetition), "labelled"),
+          ],
+          group: "r\(cell.repetition)"
+        )
+      )
+    }
+    for round in 0...p.rounds {
+      let field = stageID(cell, round: round, "train")
+      try graph.add(
+        StageNode(
+          id: field,
+          stage: HarmonicFieldStage(parameters: .init(sigma: p.rbfSigma), resources: resources),
+          inputs: [
+            "data": data, "graph": .artifact(graphID, "graph"),
+            "labelled": labelledInput(cell, round: round),
+          ],
+          group: group,
+          round: round
+        )
+      )
+      try graph.add(
+        StageNode(
+          id: stageID(cell, round: round, "evaluate"),
+          stage: HarmonicEvaluateStage(
+            parameters: .init(prediction: p.harmonicPrediction),
+            resources: resources
+          ),
+          inputs: ["data": data, "field": .artifact(field, "field")],
+          group: group,
+          round: round
+        )
+      )
+      guard round < p.rounds else { break }
+      let score = stageID(cell, round: round, "score")
+      try graph.add(
+        StageNode(
+          id: score,
+          stage: MinimumBayesRiskScoreStage(parameters: .init(poolSubset: p.poolSubset)),
+          inputs: [
+            "field": .artifact(field, "field"), "labelled": labelledInput(cell, round: round),
+          ],
+          seed: seed(p, "score", cell.repetition, round),
+          group: group,
+          round: round
+        )
+      )
+      try graph.add(acquireNode(cell, round: round, scores: score, parameters: p))
+    }
   }
 
   static func addRounds(
@@ -256,7 +404,7 @@ public struct ExperimentPlan: Sendable {
     to graph: inout PipelineGraph,
     resources: ExperimentResources
   ) throws {
-    let data = StageInput.artifact(preprocessID, "mnist")
+    let data = dataInput(p.dataset)
     let group = cell.description
     let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
     let ensemble = cell.model == .deepEnsemble
@@ -344,18 +492,26 @@ public struct ExperimentPlan: Sendable {
           round: round
         )
       )
-      try graph.add(
-        StageNode(
-          id: stageID(cell, round: round, "acquire"),
-          stage: AcquireStage(parameters: .init(count: p.acquireCount)),
-          inputs: [
-            "labelled": labelledInput(cell, round: round), "scores": .artifact(score, "scores"),
-          ],
-          seed: seed(p, "acquire", cell.repetition, round),
-          group: group,
-          round: round
-        )
-      )
+      try graph.add(acquireNode(cell, round: round, scores: score, parameters: p))
     }
+  }
+
+  /// The acquire stage of `round` of `cell`: the top-K of the round's `score` stage.
+  static func acquireNode(
+    _ cell: Cell,
+    round: Int,
+    scores: StageID,
+    parameters p: ExperimentParameters
+  ) -> StageNode {
+    StageNode(
+      id: stageID(cell, round: round, "acquire"),
+      stage: AcquireStage(parameters: .init(count: p.acquireCount)),
+      inputs: [
+        "labelled": labelledInput(cell, round: round), "scores": .artifact(scores, "scores"),
+      ],
+      seed: seed(p, "acquire", cell.repetition, round),
+      group: cell.description,
+      round: round
+    )
   }
 }

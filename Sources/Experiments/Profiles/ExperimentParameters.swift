@@ -68,6 +68,38 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   /// the quick and smoke profiles measure every round.
   public var calibration: CalibrationMeasurement
 
+  // Dataset variants and the harmonic-function baseline. Stored only where they differ from
+  // the default, so that parameter sets without them keep their encoding and digest.
+  var storedDataset: DatasetVariant? = nil
+  var storedPoolSize: Int? = nil
+  var storedRBFSigma: Double? = nil
+  var storedHarmonicPrediction: HarmonicPrediction? = nil
+
+  /// The dataset the experiment runs on: `mnist`, or a variant derived from it (`digits:2,8`,
+  /// the paper's binary Figure 3 task).
+  public var dataset: DatasetVariant {
+    get { storedDataset ?? .mnist }
+    set { storedDataset = newValue == .mnist ? nil : newValue }
+  }
+  /// Pool images kept after the validation and initial sets: a seeded uniform subset of this
+  /// size (the authors' Figure 3 script: 5000), the rest unused; 0 = every remaining image.
+  public var poolSize: Int {
+    get { storedPoolSize ?? 0 }
+    set { storedPoolSize = newValue == 0 ? nil : newValue }
+  }
+  /// Width sigma of the harmonic function's RBF weights `exp(-||x_i - x_j||^2 / sigma^2)` on
+  /// pixels in [0, 1] (the authors' Figure 3 script: 1).
+  public var rbfSigma: Double {
+    get { storedRBFSigma ?? 1 }
+    set { storedRBFSigma = newValue == 1 ? nil : newValue }
+  }
+  /// How the harmonic function labels test images: threshold at 0.5, or class mass
+  /// normalisation (Zhu et al. 2003).
+  public var harmonicPrediction: HarmonicPrediction {
+    get { storedHarmonicPrediction ?? .threshold }
+    set { storedHarmonicPrediction = newValue == .threshold ? nil : newValue }
+  }
+
   /// The paper's protocol (§5.1, with the authors' code where the paper is silent).
   public static let paper = ExperimentParameters(
     repetitions: 3,
@@ -101,7 +133,7 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   /// Total images acquired by the end of a run.
   public var totalAcquired: Int { rounds * acquireCount }
   /// Size of the initial labelled set.
-  public var initialLabelled: Int { initialPerClass * DatasetFacts.mnist.classCount }
+  public var initialLabelled: Int { initialPerClass * dataset.declaredFacts.classCount }
 }
 
 /// How the members of a deep ensemble predict.
@@ -110,6 +142,14 @@ public enum EnsembleDropout: String, Sendable, Hashable, Codable, CaseIterable {
   case off
   /// `T` MC-dropout passes per member: `S = M x T`.
   case mcDropout = "mc-dropout"
+}
+
+/// How the harmonic function (Zhu et al. 2003) turns its field `f_i = P(y_i = 1)` into labels.
+public enum HarmonicPrediction: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Class 1 where `f_i > 0.5`.
+  case threshold
+  /// Class mass normalisation: the field rescaled to the labelled set's class proportions.
+  case classMass = "class-mass"
 }
 
 /// Which rounds' calibration is measured: every round, none, or every `n`-th round.

@@ -99,6 +99,32 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       \.ensembleDropout,
       "how ensemble members predict: off (one pass each, S = M) or mc-dropout (T each, S = M x T)"
     ),
+    Spec(
+      key: "dataset",
+      help: "the dataset: mnist, or digits:2,8 (those digits only, relabelled 0..k-1)",
+      accepted: "mnist, digits:d1,d2,... (two or more distinct digits 0-9)",
+      set: { (parameters, text) throws(ExperimentError) in
+        parameters.dataset = try DatasetVariant(parsing: text)
+      },
+      get: { $0.dataset.description }
+    ),
+    .int(
+      "pool-size",
+      \.poolSize,
+      0...Double(DatasetFacts.mnist.trainingCount),
+      "pool images kept, a seeded subset of those left after validation and initial (0 = all)"
+    ),
+    .double(
+      "rbf-sigma",
+      \.rbfSigma,
+      1e-3...1e3,
+      "width sigma of the harmonic function's RBF weights exp(-|x_i - x_j|^2 / sigma^2)"
+    ),
+    .choice(
+      "harmonic-prediction",
+      \.harmonicPrediction,
+      "how the harmonic function labels test images: threshold (f > 0.5) or class-mass"
+    ),
   ]
 
   /// The description of one overridable parameter.

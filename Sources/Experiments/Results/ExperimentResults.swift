@@ -152,13 +152,15 @@ public struct ExperimentResults: Sendable {
     switch block.panels {
     case .acquisition:
       for acquisition in acquisitions {
-        let lines = models.map { model in series(acquisition, model, color: Self.color(model)) }
+        let lines = models.filter { $0.supports(acquisition) }.map { model in
+          series(acquisition, model, color: Self.color(model))
+        }
         panels.append(FigurePanel(title: acquisition.displayName, series: lines))
       }
     case .none:
       var lines: [CurveSeries] = []
       for model in models {
-        for acquisition in acquisitions {
+        for acquisition in acquisitions where model.supports(acquisition) {
           let color = SeriesColor.palette[lines.count % SeriesColor.palette.count]
           lines.append(series(acquisition, model, color: color))
         }
@@ -199,9 +201,18 @@ public struct ExperimentResults: Sendable {
           )
         ]
       )
+    // Only sources with calibrated predictions (the harmonic field has no calibrate stage).
+    let panels = template.panels.map { panel in
+      FigurePanel(
+        title: panel.title,
+        series: panel.series.filter { series in
+          plan.cells.contains { $0.configuration == series.configuration && $0.trainsNetwork }
+        }
+      )
+    }
     return FigureData(
       id: "calibration",
-      panels: template.panels,
+      panels: panels,
       xLabel: template.xLabel,
       yLabel: "Expected calibration error",
       band: template.band,
@@ -265,7 +276,7 @@ public struct ExperimentResults: Sendable {
     let p = plan.profile.parameters
     var rows: [[String]] = []
     for acquisition in acquisitions {
-      for model in models {
+      for model in models where model.supports(acquisition) {
         let metric = MetricSelection.natural.metric(for: model)
         let curves = runs(acquisition, model)
         var row = ["\(acquisition.displayName)", model.displayName]
@@ -358,7 +369,7 @@ public struct ExperimentResults: Sendable {
     }
     var rows: [[String]] = []
     for model in models {
-      for acquisition in acquisitions {
+      for acquisition in acquisitions where model.supports(acquisition) {
         var row = [rowName(acquisition, model)]
         // Repetitions not started yet say nothing about crossings.
         let curves = runs(acquisition, model).filter { !$0.points.isEmpty }
@@ -410,7 +421,7 @@ public struct ExperimentResults: Sendable {
     let p = plan.profile.parameters
     var rows: [[String]] = []
     for model in models {
-      for acquisition in acquisitions {
+      for acquisition in acquisitions where model.supports(acquisition) {
         let finals = runs(acquisition, model).compactMap { $0.points.last }
         let paper = model == .mcDropout ? PaperNumbers.errorAtEnd[acquisition] : nil
         let name = rowName(acquisition, model)
@@ -522,8 +533,10 @@ public struct ExperimentResults: Sendable {
       "repetitions": planned(p.repetitions),
       "profile": plan.profile.name,
     ]
+    // Every parameter as resolved, e.g. `parameter.pool-size`.
+    for spec in ProfileOverride.specs { values["parameter.\(spec.key)"] = spec.value(in: p) }
     for acquisition in acquisitions {
-      for model in models {
+      for model in models where model.supports(acquisition) {
         let suffix = "\(acquisition.rawValue).\(model.rawValue)"
         let runs = runs(acquisition, model)
         let finals = runs.compactMap { $0.points.last }

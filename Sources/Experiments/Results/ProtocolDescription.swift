@@ -43,9 +43,39 @@ public enum ProtocolDescription {
       p.rounds == 100 && p.acquireCount == 10
         ? "the paper's text" : "overridden (`rounds`, `acquire-count`)"
     )
+    if p.dataset != .mnist || models.contains(.harmonic) {
+      row(
+        "Dataset",
+        "\(p.dataset): classes \(p.dataset.declaredFacts.classNames.joined(separator: ", "))"
+          + (p.dataset == .mnist ? "" : ", derived from MNIST by the `dataset` stage"),
+        "Figure 3: MNIST digits 2 and 8 (the digits are not stated in the text we have)",
+        "`MBR.py`: digits 2 and 8, 1000 validation, 20 initial, 5000 pool images",
+        "the authors' script"
+      )
+    }
+    if models.contains(.harmonic) {
+      row(
+        "Harmonic function (MBR)",
+        "RBF graph over the initial labelled, pool and test images, sigma = \(p.rbfSigma); "
+          + "the Laplacian block inverted once per repetition (LAPACK), updated by each round's "
+          + "labels; test labels by "
+          + (p.harmonicPrediction == .threshold
+            ? "thresholding f at 0.5" : "class mass normalisation")
+          + "; MBR expected risk by the rank-one update, the \(p.acquireCount) lowest taken per round",
+        "MBR with an RBF kernel (Zhu, Lafferty & Ghahramani 2003)",
+        "sigma = 1 but weights exp(+d²/sigma²); a risk independent of the label; the 10 highest "
+          + "risks among 50 pool points; the CNN trained and evaluated on the acquired images",
+        "Zhu et al.'s definitions; the script's slips not copied"
+      )
+    }
     row(
       "Pool",
-      "all \(poolSize) training images outside the validation and initial sets; "
+      (p.poolSize > 0
+        ? "a seeded subset of \(p.poolSize) of the training images outside the validation and "
+          + "initial sets; "
+        : p.dataset == .mnist
+          ? "all \(poolSize) training images outside the validation and initial sets; "
+          : "all training images of \(p.dataset) outside the validation and initial sets; ")
         + (p.poolSubset == 0
           ? "the whole pool scored each round"
           : "a fresh uniform subset of \(p.poolSubset) scored each round"),
@@ -221,6 +251,7 @@ public enum ProtocolDescription {
     -> String
   {
     switch (metric, source) {
+    case (_, .harmonic): "accuracy of the harmonic field's labels"
     case (.mc, .deepEnsemble): "accuracy of the members' mean prediction"
     case (.deterministic, .deepEnsemble): "accuracy of the members' mean dropout-off prediction"
     case (.mc, _): "MC-dropout accuracy"

@@ -62,6 +62,7 @@ public struct AcquireStage: Stage {
       labelled: previous.labelled + acquired,
       pool: previous.pool.filter { !acquiredSet.contains($0) },
       validation: previous.validation,
+      unused: previous.unused,
       acquired: acquired,
       acquiredScores: picked.map { scores[$0] }
     )

@@ -125,7 +125,10 @@ public struct EvaluateStage: Stage {
     engine: ComputeEngine
   ) throws -> Predictions {
     let modelFile = try HDF5File.open(context.inputURL("model").path)
-    let model = try BayesianCNN(readingFrom: modelFile)
+    let model = try BayesianCNN(
+      readingFrom: modelFile,
+      architecture: ModelArtifact.architecture(of: modelFile)
+    )
     let weightDecay =
       modelFile.exists("weight_decay")
       ? try modelFile.read("weight_decay", as: Double.self).values[0] : nil

@@ -63,11 +63,15 @@ public struct MNISTTensors: Sendable {
   /// their official order when `count` is 0).
   public func testSet(stratifiedSubset count: Int, seed: UInt64) -> (images: Tensor, labels: [Int])
   {
-    let indices =
-      count == 0 || count >= testLabels.count
+    let indices = testIndices(stratifiedSubset: count, seed: seed)
+    return (gather(testImages, indices), indices.map { testLabels[$0] })
+  }
+
+  /// The indices of ``testSet(stratifiedSubset:seed:)``'s images, ascending.
+  public func testIndices(stratifiedSubset count: Int, seed: UInt64) -> [Int] {
+    count == 0 || count >= testLabels.count
       ? Array(testLabels.indices)
       : Self.stratifiedSubset(labels: testLabels, count: count, seed: seed)
-    return (gather(testImages, indices), indices.map { testLabels[$0] })
   }
 
   /// A seeded, class-stratified random subset of `count` indices into `labels`, sorted.

@@ -183,7 +183,7 @@ public enum RoundInspection {
     let p = plan.profile.parameters
     let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
     var inputs: [String: StageInput] = [
-      "data": .artifact(ExperimentPlan.preprocessID, "mnist"),
+      "data": ExperimentPlan.dataInput(p.dataset),
       "scores": .artifact(ExperimentPlan.stageID(cell, round: round, "score"), "scores"),
       "acquired": .artifact(ExperimentPlan.stageID(cell, round: round, "acquire"), "labelled"),
       "labelled": ExperimentPlan.labelledInput(cell, round: round),
@@ -285,6 +285,7 @@ public enum RoundInspection {
       samplesText =
         "T = \(p.mcSamples) MC-dropout passes of the deterministic cell's network (which "
         + "scores with one dropout-off pass)"
+    case .harmonic: samplesText = "the harmonic field (no samples)"
     case .deepEnsemble:
       samplesText =
         "M = \(p.ensembleSize) members"

@@ -11,6 +11,9 @@ public struct LabelledSet: Sendable, Equatable {
   public var pool: [Int]
   /// Validation indices, never acquired.
   public var validation: [Int]
+  /// Training indices in none of the sets (a `pool-size` smaller than the remaining images);
+  /// stored only when not empty.
+  public var unused: [Int] = []
   /// Indices acquired in the round that produced this set (empty for the initial split).
   public var acquired: [Int] = []
   /// The scores of ``acquired``, in the same order.
@@ -20,7 +23,7 @@ public struct LabelledSet: Sendable, Equatable {
   /// and together covering `0..<trainingCount`.
   public func validate(trainingCount: Int, file: String) throws {
     var seen = [Bool](repeating: false, count: trainingCount)
-    for index in labelled + pool + validation {
+    for index in labelled + pool + validation + unused {
       guard index >= 0 && index < trainingCount else {
         throw ExperimentError.invalidArtifact(
           file: file,
@@ -30,7 +33,7 @@ public struct LabelledSet: Sendable, Equatable {
       guard !seen[index] else {
         throw ExperimentError.invalidArtifact(
           file: file,
-          problem: "index \(index) appears twice in labelled/pool/validation"
+          problem: "index \(index) appears twice in labelled/pool/validation/unused"
         )
       }
       seen[index] = true
@@ -38,7 +41,7 @@ public struct LabelledSet: Sendable, Equatable {
     guard seen.allSatisfy({ $0 }) else {
       throw ExperimentError.invalidArtifact(
         file: file,
-        problem: "labelled, pool and validation do not cover all training images"
+        problem: "labelled, pool, validation and unused do not cover all training images"
       )
     }
   }
@@ -49,6 +52,9 @@ public struct LabelledSet: Sendable, Equatable {
     try file.write(labelled.map(Int64.init), shape: [labelled.count], to: "labelled")
     try file.write(pool.map(Int64.init), shape: [pool.count], to: "pool")
     try file.write(validation.map(Int64.init), shape: [validation.count], to: "validation")
+    if !unused.isEmpty {
+      try file.write(unused.map(Int64.init), shape: [unused.count], to: "unused")
+    }
     if !acquired.isEmpty {
       try file.write(acquired.map(Int64.init), shape: [acquired.count], to: "acquired")
       try file.write(acquiredScores, shape: [acquiredScores.count], to: "acquired_scores")
@@ -66,6 +72,7 @@ public struct LabelledSet: Sendable, Equatable {
     labelled = try indices("labelled")
     pool = try indices("pool")
     validation = try indices("validation")
+    if file.exists("unused") { unused = try indices("unused") }
     if file.exists("acquired") {
       acquired = try indices("acquired")
       acquiredScores = try file.read("acquired_scores", as: Double.self).values
@@ -77,9 +84,11 @@ public struct LabelledSet: Sendable, Equatable {
     labelled: [Int],
     pool: [Int],
     validation: [Int],
+    unused: [Int] = [],
     acquired: [Int] = [],
     acquiredScores: [Double] = []
   ) {
+    self.unused = unused
     self.labelled = labelled
     self.pool = pool
     self.validation = validation

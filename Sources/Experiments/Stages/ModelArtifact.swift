@@ -18,7 +18,18 @@ enum ModelArtifact {
   static func read(from url: URL) throws -> BayesianCNN {
     let file = try HDF5File.open(url.path)
     defer { try? file.close() }
-    return try BayesianCNN(readingFrom: file)
+    return try BayesianCNN(readingFrom: file, architecture: architecture(of: file))
+  }
+
+  /// The paper's architecture with as many classes as the file's output layer has (a model of
+  /// a dataset variant, such as the two digits of Figure 3, has fewer than MNIST's ten).
+  static func architecture(of file: HDF5File) throws -> BayesianCNN.Architecture {
+    var architecture = BayesianCNN.Architecture.paper
+    let output = ModelParameters.names[ModelParameters.names.count - 1]
+    if file.exists(output), let classes = try file.read(output, as: Float.self).shape.first {
+      architecture.classCount = classes
+    }
+    return architecture
   }
 }
 

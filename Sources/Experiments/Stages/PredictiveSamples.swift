@@ -46,6 +46,7 @@ struct PredictiveSamples {
     case .deterministic: useMC = false
     case .mcDropout: useMC = true
     case .deepEnsemble: useMC = ensembleDropout == .mcDropout
+    case .harmonic: preconditionFailure("the harmonic function has no network to predict with")
     }
     var values: [Float] = []
     var points = 0

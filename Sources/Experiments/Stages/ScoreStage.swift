@@ -89,14 +89,18 @@ public struct ScoreStage: Stage {
     self.resources = resources
   }
 
+  /// The round's scored subset: `size` pool points (all when 0 or larger than the pool), a
+  /// uniform draw without replacement, kept in pool order for readability.
+  static func subset(of pool: [Int], size: Int, using generator: inout SeededGenerator) -> [Int] {
+    let count = size == 0 ? pool.count : min(size, pool.count)
+    return Array(pool.shuffled(using: &generator).prefix(count)).sorted()
+  }
+
   /// Runs the stage; see the type\'s documentation.
   public func run(_ context: StageContext) throws {
     let set = try LabelledSet(contentsOf: context.inputURL("labelled"))
     var generator = SeededGenerator(seed: context.seed ?? 0)
-    let size =
-      parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
-    // A uniform subset without replacement, kept in pool order for readability.
-    let subset = Array(set.pool.shuffled(using: &generator).prefix(size)).sorted()
+    let subset = Self.subset(of: set.pool, size: parameters.poolSubset, using: &generator)
     var scores = [Double](repeating: 0, count: subset.count)
     if parameters.function.needsPredictions && !subset.isEmpty {
       let data = try resources.dataset(at: context.inputURL("data"))

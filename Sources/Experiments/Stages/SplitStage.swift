@@ -10,7 +10,9 @@ import PipelineCore
 /// validation set; then, walking the rest of the permutation, the first `initialPerClass` images
 /// of each digit form the initial labelled set (the paper's "random but balanced" 20); everything
 /// else is the pool. (The authors' script kept 5000 images unused and drew the pool from
-/// [20k, 60k); we use all remaining images.)
+/// [20k, 60k); we use all remaining images.) With `poolSize` the pool is the first `poolSize`
+/// of those remaining images in permutation order (a uniform subset) and the rest are unused,
+/// like the 5000-image pool of the authors' Figure 3 script.
 public struct SplitStage: Stage {
   /// The split's semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {
@@ -18,6 +20,8 @@ public struct SplitStage: Stage {
     public var validation: Int
     /// Initial labelled images per class.
     public var initialPerClass: Int
+    /// Pool images kept; nil keeps every remaining image (and leaves existing keys unchanged).
+    public var poolSize: Int? = nil
   }
 
   /// The stage kind, part of every cache key.
@@ -45,6 +49,7 @@ public struct SplitStage: Stage {
       classes: data.facts.classCount,
       validation: parameters.validation,
       initialPerClass: parameters.initialPerClass,
+      poolSize: parameters.poolSize,
       generator: &generator
     )
     try set.validate(trainingCount: data.trainLabels.count, file: "split of \(context.id)")
@@ -57,6 +62,7 @@ public struct SplitStage: Stage {
     classes: Int,
     validation: Int,
     initialPerClass: Int,
+    poolSize: Int? = nil,
     generator: inout SeededGenerator
   ) throws -> LabelledSet {
     let permutation = Array(labels.indices).shuffled(using: &generator)
@@ -81,6 +87,21 @@ public struct SplitStage: Stage {
     guard perClass.allSatisfy({ $0 == initialPerClass }) else {
       throw ExperimentError.infeasible("not enough images of every class for the initial set")
     }
-    return LabelledSet(labelled: initial, pool: pool.sorted(), validation: validationSet.sorted())
+    guard let poolSize else {
+      return LabelledSet(labelled: initial, pool: pool.sorted(), validation: validationSet.sorted())
+    }
+    guard poolSize <= pool.count else {
+      throw ExperimentError.infeasible(
+        "pool-size=\(poolSize) exceeds the \(pool.count) training images left for the pool "
+          + "(\(labels.count) in the dataset, less validation \(validation) and the initial "
+          + "\(classes * initialPerClass)); set pool-size to at most \(pool.count), or 0 for all"
+      )
+    }
+    return LabelledSet(
+      labelled: initial,
+      pool: pool.prefix(poolSize).sorted(),
+      validation: validationSet.sorted(),
+      unused: pool.dropFirst(poolSize).sorted()
+    )
   }
 }

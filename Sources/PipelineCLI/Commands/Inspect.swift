@@ -41,6 +41,12 @@ struct Inspect: ParsableCommand {
     )
     let plan = workspace.plan
     let cell = try workspace.cell(named: self.cell)
+    guard cell.trainsNetwork else {
+      throw ExperimentError.infeasible(
+        "\(cell) has no network to inspect: the harmonic function's round is its field; "
+          + "inspect a CNN cell of the target instead"
+      )
+    }
     let rounds = plan.profile.parameters.rounds
     guard (0..<rounds).contains(round) else {
       throw CLIError.roundOutOfRange(round, max: rounds - 1)
