@@ -229,6 +229,7 @@ public enum HarmonicError: Error, Equatable, CustomStringConvertible {
   /// (`order` is LAPACK's `info`, the leading minor that failed).
   case notPositiveDefinite(what: String, order: Int)
 
+  /// The problem and its fix.
   public var description: String {
     switch self {
     case .notPositiveDefinite(let what, let order):
