@@ -19,6 +19,11 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   case meanSTD = "mean-std"
   /// Uniformly random acquisition: every point scores 0 and the seeded tie-break decides.
   case random
+  /// BatchBALD (Kirsch et al. 2019): the batch is chosen jointly, greedily maximising the
+  /// mutual information between the batch's joint labels and the weights (``BatchBALD``), from
+  /// consistent MC dropout. Its per-point ``scores(_:)`` are the BALD scores (the first
+  /// step's gains); the batch itself comes from ``BatchBALD/select(_:count:configurationBudget:using:)``.
+  case batchBALD = "batchbald"
 
   /// The name used in the paper's figures and tables.
   public var displayName: String {
@@ -29,13 +34,14 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .maxEntropy: "Max Entropy"
     case .meanSTD: "Mean STD"
     case .random: "Random"
+    case .batchBALD: "BatchBALD"
     }
   }
 
   /// Scores every point of `probabilities`; higher means more informative.
   public func scores(_ probabilities: MCProbabilities) -> [Double] {
     switch self {
-    case .bald: Scores.bald(probabilities)
+    case .bald, .batchBALD: Scores.bald(probabilities)
     case .varRatios: Scores.variationRatios(probabilities)
     case .varRatiosMean: Scores.variationRatiosOfMean(probabilities)
     case .maxEntropy: Scores.maxEntropy(probabilities)
@@ -47,6 +53,10 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   /// Whether the function needs the probabilities at all (Random does not, so the loop can
   /// skip the forward passes).
   public var needsPredictions: Bool { self != .random }
+
+  /// Whether the function chooses a whole batch jointly (and so needs the same weight samples
+  /// for every point: consistent MC dropout) rather than ranking points one by one.
+  public var choosesBatchJointly: Bool { self == .batchBALD }
 }
 
 /// How Variation Ratios scores the single pass of a deterministic model (T = 1).
