@@ -16,7 +16,9 @@ import HDF5Store
 /// | `test/labels` | int64 | 10000 |
 ///
 /// with root attributes `scaling` ("x/255"), `layout_version` and `sha256_<file name>` for
-/// each of the four source files.
+/// each of the four source files. A dataset *derived* from MNIST (Repeated MNIST, a subset of
+/// the digits) has the same layout with its own counts and a root attribute `variant` naming
+/// it (``variant``); its counts are then read from the file rather than expected.
 public struct MNISTDataset: Sendable, Equatable {
   /// The scaling applied to the raw pixels, recorded in the file.
   public static let scaling = "x/255"
@@ -33,6 +35,9 @@ public struct MNISTDataset: Sendable, Equatable {
   public var testImages: [Float]
   /// Test labels in 0...9.
   public var testLabels: [Int32]
+  /// The variant's name (e.g. `repeated:3x0.1`) for a dataset derived from MNIST; nil for
+  /// MNIST itself.
+  public var variant: String?
 
   /// The number of training examples.
   public var trainCount: Int { trainLabels.count }
@@ -105,6 +110,7 @@ public struct MNISTDataset: Sendable, Equatable {
     }
     try file.setAttribute("scaling", .string(Self.scaling))
     try file.setAttribute("layout_version", .int(Self.layoutVersion))
+    if let variant { try file.setAttribute("variant", .string(variant)) }
     for source in MNISTFile.all {
       try file.setAttribute("sha256_\(source.name)", .string(source.sha256))
     }
@@ -131,11 +137,20 @@ public struct MNISTDataset: Sendable, Equatable {
       guard version == .int(Self.layoutVersion) else {
         throw invalid("its layout_version is \(version), expected \(Self.layoutVersion)")
       }
+      var variant: String?
+      if try file.attributeNames().contains("variant"),
+        case .string(let name) = try file.attribute("variant")
+      {
+        variant = name
+      }
       func split(_ split: MNISTSplit) throws -> (images: [Float], labels: [Int32]) {
-        let count = MNISTFile.files(of: split).labels.itemCount
         let imagesPath = "\(split.rawValue)/images"
         let labelsPath = "\(split.rawValue)/labels"
         let images = try file.read(imagesPath, as: Float.self)
+        // MNIST has the published counts; a derived dataset the counts its labels hold.
+        let count =
+          variant == nil
+          ? MNISTFile.files(of: split).labels.itemCount : try file.info(labelsPath).shape.first ?? 0
         guard images.shape == [count] + Self.imageShape else {
           throw invalid(
             "'\(imagesPath)' has shape \(images.shape), expected \([count] + Self.imageShape)"
@@ -159,6 +174,7 @@ public struct MNISTDataset: Sendable, Equatable {
         testImages: test.images,
         testLabels: test.labels
       )
+      self.variant = variant
     } catch let error as HDF5Error {
       throw invalid("\(error)")
     }

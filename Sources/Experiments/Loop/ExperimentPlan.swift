@@ -25,6 +25,9 @@ public struct ExperimentPlan: Sendable {
   public let acquisitions: [AcquisitionFunction]
   /// The model kinds, in the document's order.
   public let models: [UncertaintySource]
+  /// The datasets, in the document's order (one, the `dataset` parameter, unless the
+  /// document lists several).
+  public let datasets: [DatasetVariant]
   /// The stage graph.
   public let graph: PipelineGraph
 
@@ -58,11 +61,25 @@ public struct ExperimentPlan: Sendable {
     let profile = base.applying(documentOverrides + overrides)
     let acquisitions = block.acquisitions
     let models = block.models
+    var datasets: [DatasetVariant] = []
+    do throws(ExperimentError) {
+      for name in block.datasets {
+        let variant = try DatasetVariant(parsing: name)
+        if !datasets.contains(variant) { datasets.append(variant) }
+      }
+    } catch {
+      throw ExperimentError.inDocument(file: document.fileName, line: block.line, error)
+    }
+    if datasets.isEmpty { datasets = [profile.parameters.dataset] }
     var cells: [Cell] = []
     for repetition in 0..<profile.parameters.repetitions {
-      for acquisition in acquisitions {
-        for model in models {
-          cells.append(Cell(acquisition: acquisition, model: model, repetition: repetition))
+      for dataset in datasets {
+        for acquisition in acquisitions {
+          for model in models {
+            cells.append(
+              Cell(acquisition: acquisition, model: model, repetition: repetition, dataset: dataset)
+            )
+          }
         }
       }
     }
@@ -79,13 +96,17 @@ public struct ExperimentPlan: Sendable {
     throws
   {
     let p = profile.parameters
-    let poolSize = DatasetFacts.mnist.trainingCount - p.validation - p.initialLabelled
-    guard p.totalAcquired <= poolSize else {
-      throw ExperimentError.infeasible(
-        "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
-          + "pool of \(poolSize) images"
-      )
+    for dataset in Set(cells.map(\.dataset)) {
+      let poolSize =
+        dataset.facts(of: .mnist).trainingCount - p.validation - p.initialLabelled
+      guard p.totalAcquired <= poolSize else {
+        throw ExperimentError.infeasible(
+          "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
+            + "pool of \(poolSize) images"
+        )
+      }
     }
+    try Self.checkConsistentScoring(p, cells: cells)
     guard p.poolSubset == 0 || p.poolSubset >= p.acquireCount else {
       throw ExperimentError.infeasible(
         "pool-subset \(p.poolSubset) is smaller than acquire-count \(p.acquireCount), so a round "
@@ -106,27 +127,46 @@ public struct ExperimentPlan: Sendable {
     self.cells = cells.sorted()
     var acquisitions: [AcquisitionFunction] = []
     var models: [UncertaintySource] = []
+    var datasets: [DatasetVariant] = []
     for cell in cells {
       if !acquisitions.contains(cell.acquisition) { acquisitions.append(cell.acquisition) }
       if !models.contains(cell.model) { models.append(cell.model) }
+      if !datasets.contains(cell.dataset) { datasets.append(cell.dataset) }
     }
     self.acquisitions = acquisitions
     self.models = models
+    self.datasets = datasets
     var graph = PipelineGraph()
     try Self.addData(to: &graph)
-    for repetition in Set(cells.map(\.repetition)).sorted() {
+    for dataset in datasets where dataset != .mnist {
       try graph.add(
         StageNode(
-          id: Self.splitID(repetition: repetition),
-          stage: SplitStage(
-            parameters: .init(validation: p.validation, initialPerClass: p.initialPerClass),
-            resources: resources
-          ),
+          id: Self.dataID(dataset),
+          stage: DatasetVariantStage(variant: dataset),
           inputs: ["data": .artifact(Self.preprocessID, "mnist")],
-          seed: Self.seed(p, "split", repetition),
-          group: "r\(repetition)"
+          seed: SeededGenerator.derive(
+            root: UInt64(p.seed),
+            path: [.name("dataset"), .name(dataset.description)]
+          ),
+          group: "mnist"
         )
       )
+    }
+    for repetition in Set(cells.map(\.repetition)).sorted() {
+      for dataset in datasets {
+        try graph.add(
+          StageNode(
+            id: Self.splitID(repetition: repetition, dataset: dataset),
+            stage: SplitStage(
+              parameters: .init(validation: p.validation, initialPerClass: p.initialPerClass),
+              resources: resources
+            ),
+            inputs: ["data": Self.dataInput(dataset)],
+            seed: Self.seed(p, "split", repetition),
+            group: "r\(repetition)"
+          )
+        )
+      }
     }
     for cell in self.cells {
       try Self.addRounds(of: cell, parameters: p, to: &graph, resources: resources)
@@ -166,10 +206,44 @@ public struct ExperimentPlan: Sendable {
     }
   }
 
+  /// Consistent MC dropout (BatchBALD's, or asked for with `mc-dropout-masks=consistent`)
+  /// needs two passes or more, and BatchBALD a configuration budget of at least one.
+  static func checkConsistentScoring(_ p: ExperimentParameters, cells: [Cell]) throws {
+    let joint = cells.contains { $0.acquisition.choosesBatchJointly }
+    let consistent = joint || (p.mcDropoutMasks == .consistent && cells.contains { $0.model != .deterministic })
+    guard !consistent || p.mcSamples >= 2 else {
+      throw ExperimentError.infeasible(
+        "mc-samples=\(p.mcSamples): consistent MC dropout ("
+          + (joint ? "BatchBALD's" : "mc-dropout-masks=consistent")
+          + ") needs at least 2 passes, since one shared mask gives every point the same single "
+          + "weight sample; set mc-samples to 2 or more (the paper: 100)"
+      )
+    }
+    guard !joint || p.batchBALDConfigurations >= 1 else {
+      throw ExperimentError.infeasible(BatchBALD.Failure.emptyBudget(p.batchBALDConfigurations).description)
+    }
+  }
+
   // MARK: - Stage ids
 
   /// The split stage of a repetition.
   public static func splitID(repetition: Int) -> StageID { StageID("splits/r\(repetition)") }
+
+  /// The split stage of a repetition on `dataset` (MNIST's is ``splitID(repetition:)``).
+  public static func splitID(repetition: Int, dataset: DatasetVariant) -> StageID {
+    dataset == .mnist
+      ? splitID(repetition: repetition) : StageID("splits/\(dataset.slug)/r\(repetition)")
+  }
+
+  /// The stage that writes `dataset`'s file (MNIST's is the preprocess stage).
+  public static func dataID(_ dataset: DatasetVariant) -> StageID {
+    dataset == .mnist ? preprocessID : StageID("mnist/\(dataset.slug)")
+  }
+
+  /// The input that carries `dataset`'s file.
+  static func dataInput(_ dataset: DatasetVariant) -> StageInput {
+    .artifact(dataID(dataset), "mnist")
+  }
 
   /// The group of a cell's calibrate stages (`bald.bayesian.r0/calibration`): apart from the
   /// cell's own group, so that `status` and the progress of a cell count its rounds by the
@@ -209,7 +283,7 @@ public struct ExperimentPlan: Sendable {
   /// Where the labelled set used in `round` of `cell` comes from.
   static func labelledInput(_ cell: Cell, round: Int) -> StageInput {
     round == 0
-      ? .artifact(splitID(repetition: cell.repetition), "labelled")
+      ? .artifact(splitID(repetition: cell.repetition, dataset: cell.dataset), "labelled")
       : .artifact(stageID(cell, round: round - 1, "acquire"), "labelled")
   }
 
@@ -256,7 +330,7 @@ public struct ExperimentPlan: Sendable {
     to graph: inout PipelineGraph,
     resources: ExperimentResources
   ) throws {
-    let data = StageInput.artifact(preprocessID, "mnist")
+    let data = dataInput(cell.dataset)
     let group = cell.description
     let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
     let ensemble = cell.model == .deepEnsemble
@@ -332,7 +406,11 @@ public struct ExperimentPlan: Sendable {
               poolSubset: p.poolSubset,
               singlePassVariationRatios: p.deterministicVarRatios,
               ensembleSize: p.ensembleSize,
-              ensembleDropout: p.ensembleDropout
+              ensembleDropout: p.ensembleDropout,
+              masks: p.mcDropoutMasks,
+              batch: p.acquireCount,
+              configurations: p.batchBALDConfigurations,
+              dataset: cell.dataset
             ),
             resources: resources
           ),

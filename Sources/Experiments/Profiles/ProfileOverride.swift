@@ -97,6 +97,26 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       \.ensembleDropout,
       "how ensemble members predict: off (one pass each, S = M) or mc-dropout (T each, S = M x T)"
     ),
+    Spec(
+      key: "dataset",
+      help: "the dataset: mnist, or repeated:<copies>x<noise std> (Repeated MNIST, e.g. repeated:3x0.1)",
+      accepted: "mnist, repeated:<copies>x<noise std>",
+      set: { (parameters, text) throws(ExperimentError) in
+        parameters.dataset = try DatasetVariant(parsing: text)
+      },
+      get: { $0.dataset.description }
+    ),
+    .choice(
+      "mc-dropout-masks",
+      \.mcDropoutMasks,
+      "MC-dropout masks when scoring: independent (per image and pass) or consistent (per pass)"
+    ),
+    .int(
+      "batchbald-configurations",
+      \.batchBALDConfigurations,
+      1...1_000_000,
+      "BatchBALD: label configurations evaluated exactly, or sampled beyond (default 1000)"
+    ),
   ]
 
   /// The description of one overridable parameter.
