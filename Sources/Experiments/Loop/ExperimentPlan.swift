@@ -210,7 +210,18 @@ public struct ExperimentPlan: Sendable {
   /// needs two passes or more, and BatchBALD a configuration budget of at least one.
   static func checkConsistentScoring(_ p: ExperimentParameters, cells: [Cell]) throws {
     let joint = cells.contains { $0.acquisition.choosesBatchJointly }
-    let consistent = joint || (p.mcDropoutMasks == .consistent && cells.contains { $0.model != .deterministic })
+    if let cell = cells.first(where: {
+      $0.acquisition.choosesBatchJointly
+        && ($0.model == .deterministic || ($0.model == .deepEnsemble && p.ensembleDropout == .off))
+    }) {
+      throw ExperimentError.infeasible(
+        "\(cell.configuration): BatchBALD needs T consistent MC-dropout passes, but "
+          + "\(cell.model.rawValue) predicts with dropout off; use models: bayesian (or an "
+          + "ensemble with ensemble-dropout=mc-dropout)"
+      )
+    }
+    let consistent =
+      joint || (p.mcDropoutMasks == .consistent && cells.contains { $0.model != .deterministic })
     guard !consistent || p.mcSamples >= 2 else {
       throw ExperimentError.infeasible(
         "mc-samples=\(p.mcSamples): consistent MC dropout ("
@@ -220,7 +231,9 @@ public struct ExperimentPlan: Sendable {
       )
     }
     guard !joint || p.batchBALDConfigurations >= 1 else {
-      throw ExperimentError.infeasible(BatchBALD.Failure.emptyBudget(p.batchBALDConfigurations).description)
+      throw ExperimentError.infeasible(
+        BatchBALD.Failure.emptyBudget(p.batchBALDConfigurations).description
+      )
     }
   }
 
