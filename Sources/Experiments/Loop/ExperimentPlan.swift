@@ -337,6 +337,23 @@ public struct ExperimentPlan: Sendable {
     )
   }
 
+  /// The parameters of `cell`'s score stages.
+  static func scoreParameters(_ cell: Cell, _ p: ExperimentParameters) -> ScoreStage.Parameters {
+    ScoreStage.Parameters(
+      function: cell.acquisition,
+      model: cell.model,
+      mcSamples: p.mcSamples,
+      poolSubset: p.poolSubset,
+      singlePassVariationRatios: p.deterministicVarRatios,
+      ensembleSize: p.ensembleSize,
+      ensembleDropout: p.ensembleDropout,
+      masks: p.mcDropoutMasks,
+      batch: p.acquireCount,
+      configurations: p.batchBALDConfigurations,
+      dataset: cell.dataset
+    )
+  }
+
   static func addRounds(
     of cell: Cell,
     parameters p: ExperimentParameters,
@@ -411,22 +428,7 @@ public struct ExperimentPlan: Sendable {
       try graph.add(
         StageNode(
           id: score,
-          stage: ScoreStage(
-            parameters: .init(
-              function: cell.acquisition,
-              model: cell.model,
-              mcSamples: p.mcSamples,
-              poolSubset: p.poolSubset,
-              singlePassVariationRatios: p.deterministicVarRatios,
-              ensembleSize: p.ensembleSize,
-              ensembleDropout: p.ensembleDropout,
-              masks: p.mcDropoutMasks,
-              batch: p.acquireCount,
-              configurations: p.batchBALDConfigurations,
-              dataset: cell.dataset
-            ),
-            resources: resources
-          ),
+          stage: ScoreStage(parameters: scoreParameters(cell, p), resources: resources),
           inputs: models.merging([
             "data": data, "labelled": labelledInput(cell, round: round),
           ]) { $1 },

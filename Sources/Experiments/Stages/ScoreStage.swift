@@ -120,17 +120,13 @@ public struct ScoreStage: Stage {
     var generator = SeededGenerator(seed: context.seed ?? 0)
     let size =
       parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
-    // A uniform subset without replacement, kept in pool order for readability.
-    var subset = Array(set.pool.shuffled(using: &generator).prefix(size)).sorted()
-    if let copies = parameters.copies {
-      subset = try Self.subsetOfCopies(
-        pool: set.pool,
-        size: size,
-        copies: copies,
-        trainingCount: resources.dataset(at: context.inputURL("data")).facts.trainingCount,
-        generator: &generator
-      )
-    }
+    let subset = try Self.drawSubset(
+      pool: set.pool,
+      size: size,
+      copies: parameters.copies,
+      trainingCount: { try resources.dataset(at: context.inputURL("data")).facts.trainingCount },
+      generator: &generator
+    )
     var scores = [Double](repeating: 0, count: subset.count)
     var batch: BatchBALD.Batch?
     if parameters.function.needsPredictions && !subset.isEmpty {
@@ -181,6 +177,27 @@ public struct ScoreStage: Stage {
       artifact.batchGains = batch.gains
     }
     try artifact.write(to: context.outputURL("scores"))
+  }
+
+  /// The scored subset: a uniform draw of `size` pool points without replacement, sorted (in
+  /// pool order, for readability); on Repeated MNIST (`copies` not nil) then redrawn as whole
+  /// groups of copies (``subsetOfCopies(pool:size:copies:trainingCount:generator:)``).
+  static func drawSubset(
+    pool: [Int],
+    size: Int,
+    copies: Int?,
+    trainingCount: () throws -> Int,
+    generator: inout SeededGenerator
+  ) throws -> [Int] {
+    let subset = Array(pool.shuffled(using: &generator).prefix(size)).sorted()
+    guard let copies else { return subset }
+    return try subsetOfCopies(
+      pool: pool,
+      size: size,
+      copies: copies,
+      trainingCount: trainingCount(),
+      generator: &generator
+    )
   }
 
   /// A subset of `size` pool points drawn as whole groups of copies: the training split holds
