@@ -23,6 +23,11 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   /// expected to lower the harmonic function's estimated risk most. It scores from a graph's
   /// harmonic field, not from probability samples, and pairs only with the `harmonic` source.
   case minimumBayesRisk = "mbr"
+  /// BatchBALD (Kirsch et al. 2019): the batch is chosen jointly, greedily maximising the
+  /// mutual information between the batch's joint labels and the weights (``BatchBALD``), from
+  /// consistent MC dropout. Its per-point ``scores(_:)`` are the BALD scores (the first
+  /// step's gains); the batch itself comes from ``BatchBALD/select(_:count:configurationBudget:using:)``.
+  case batchBALD = "batchbald"
 
   /// The name used in the paper's figures and tables.
   public var displayName: String {
@@ -34,6 +39,7 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
     case .meanSTD: "Mean STD"
     case .random: "Random"
     case .minimumBayesRisk: "MBR"
+    case .batchBALD: "BatchBALD"
     }
   }
 
@@ -42,7 +48,7 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   /// - Precondition: ``scoresProbabilitySamples`` (not Minimum Bayes Risk).
   public func scores(_ probabilities: MCProbabilities) -> [Double] {
     switch self {
-    case .bald: Scores.bald(probabilities)
+    case .bald, .batchBALD: Scores.bald(probabilities)
     case .varRatios: Scores.variationRatios(probabilities)
     case .varRatiosMean: Scores.variationRatiosOfMean(probabilities)
     case .maxEntropy: Scores.maxEntropy(probabilities)
@@ -60,6 +66,9 @@ public enum AcquisitionFunction: String, CaseIterable, Sendable, Codable, Hashab
   /// Whether ``scores(_:)`` applies: every function but Minimum Bayes Risk, which scores a
   /// graph's harmonic field (the `mbr-score` stage) rather than probability samples.
   public var scoresProbabilitySamples: Bool { self != .minimumBayesRisk }
+  /// Whether the function chooses a whole batch jointly (and so needs the same weight samples
+  /// for every point: consistent MC dropout) rather than ranking points one by one.
+  public var choosesBatchJointly: Bool { self == .batchBALD }
 }
 
 /// How Variation Ratios scores the single pass of a deterministic model (T = 1).

@@ -34,19 +34,30 @@ enum Scores {
     }
   }
 
-  static func bald(_ p: MCProbabilities) -> [Double] {
-    let entropyOfMean = maxEntropy(p)
-    var meanEntropy = [Double](repeating: 0, count: p.points)
+  /// Per point, the sum over passes of the entropy of each pass, `Σ_t H[p_t]`.
+  static func passEntropySums(_ p: MCProbabilities) -> [Double] {
+    var sums = [Double](repeating: 0, count: p.points)
     p.values.withUnsafeBufferPointer { values in
       for t in 0..<p.passes {
         for n in 0..<p.points {
           let base = (t * p.points + n) * p.classes
           var h = 0.0
           for c in 0..<p.classes { h -= xlogx(Double(values[base + c])) }
-          meanEntropy[n] += h
+          sums[n] += h
         }
       }
     }
+    return sums
+  }
+
+  /// Per point, the expected entropy of one pass, `mean_t H[p_t]` (BALD's second term).
+  static func meanConditionalEntropy(_ p: MCProbabilities) -> [Double] {
+    passEntropySums(p).map { $0 / Double(p.passes) }
+  }
+
+  static func bald(_ p: MCProbabilities) -> [Double] {
+    let entropyOfMean = maxEntropy(p)
+    let meanEntropy = passEntropySums(p)
     // Samples that agree exactly (one pass, or an ensemble of identical members) carry no
     // disagreement: BALD is exactly 0 there, not the rounding residue of the two entropies.
     // No cached score changes: one pass gave exactly 0 before, and T MC-dropout passes agree

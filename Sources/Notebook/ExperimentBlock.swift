@@ -21,6 +21,10 @@ public struct ExperimentBlock: Sendable, Equatable {
   public var repetitions: Int?
   /// Validation-set size, or nil for the profile's default.
   public var validationSize: Int?
+  /// The datasets of the cells, as written (`datasets: mnist, repeated:3x0.1`): every cell runs
+  /// on each; the Experiments module parses them (`DatasetVariant`). Empty: the profile's
+  /// `dataset` parameter.
+  public var datasets: [String]
   /// Profile parameter overrides from `set:`, in the order written (names unique). The
   /// Experiments module checks the names against the profile.
   public var overrides: [ParameterOverride]
@@ -34,8 +38,10 @@ public struct ExperimentBlock: Sendable, Equatable {
     repetitions: Int? = nil,
     validationSize: Int? = nil,
     overrides: [ParameterOverride] = [],
+    datasets: [String] = [],
     line: Int
   ) {
+    self.datasets = datasets
     self.acquisitions = acquisitions
     self.models = models
     self.repetitions = repetitions

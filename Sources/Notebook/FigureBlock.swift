@@ -57,6 +57,8 @@ public enum PanelGrouping: String, Sendable, CaseIterable, Hashable {
   case acquisition
   /// A single panel (Figure 1 of the paper).
   case none
+  /// One panel per dataset (the document's `datasets:`).
+  case dataset
 }
 
 /// What distinguishes the lines drawn within one panel.

@@ -148,7 +148,7 @@ struct NotebookParser {
     case .experiment:
       let body = try BlockBody(
         kind: kind,
-        allowedKeys: ["acquisitions", "models", "repetitions", "validation", "set"],
+        allowedKeys: ["acquisitions", "models", "repetitions", "validation", "set", "datasets"],
         lines: lines,
         file: file,
         openingLine: openingLine
@@ -162,6 +162,7 @@ struct NotebookParser {
           overrides: try body.optional("set").map { entry throws(NotebookError) in
             try overrides(entry, in: body)
           } ?? [],
+          datasets: try body.optional("datasets").map(body.list) ?? [],
           line: openingLine
         )
       )

@@ -121,6 +121,10 @@ public struct CellExecution: Sendable, Equatable, Hashable {
   /// Compute seconds per round over the rounds after round 0, which cells of a repetition share
   /// (and which counts in one cell only); nil without such rounds.
   public var secondsPerRound: Double?
+  /// Compute seconds per round of the cell's score stages alone (scoring the pool subset and,
+  /// for BatchBALD, choosing the batch): the cost of its acquisition function; nil without a
+  /// computed score stage.
+  public var scoringSecondsPerRound: Double?
 
   /// Creates a cell record.
   public init(
@@ -129,9 +133,11 @@ public struct CellExecution: Sendable, Equatable, Hashable {
     roundsExecuted: Int,
     computeSeconds: Double,
     computedBy: [String] = [],
-    secondsPerRound: Double? = nil
+    secondsPerRound: Double? = nil,
+    scoringSecondsPerRound: Double? = nil
   ) {
     self.secondsPerRound = secondsPerRound
+    self.scoringSecondsPerRound = scoringSecondsPerRound
     self.cell = cell
     self.roundsCached = roundsCached
     self.roundsExecuted = roundsExecuted

@@ -429,6 +429,7 @@ private struct NodeBuilder {
         [.code(cell.cell)], [.text("\(cell.roundsCached)")], [.text("\(cell.roundsExecuted)")],
         [.text(TextFormatting.duration(cell.computeSeconds))],
         [.text(perRound(cell))],
+        [.text(cell.scoringSecondsPerRound.map(TextFormatting.duration) ?? "–")],
         [.text(cell.computedBy.isEmpty ? "–" : cell.computedBy.joined(separator: "; "))],
       ]
     }
@@ -436,7 +437,7 @@ private struct NodeBuilder {
       [.strong("Total")], [.strong("\(cells.map(\.roundsCached).reduce(0, +))")],
       [.strong("\(cells.map(\.roundsExecuted).reduce(0, +))")],
       [.strong(TextFormatting.duration(cells.map(\.computeSeconds).reduce(0, +)))], [.text("")],
-      [.text("")],
+      [.text("")], [.text("")],
     ])
 
     let software = provenance.software
@@ -477,10 +478,10 @@ private struct NodeBuilder {
         TableNode(
           columns: [
             "Cell", "Rounds cached", "Rounds executed", "Compute time", "Per round",
-            "Computed by (code, oneDNN ISA, threads, CPU: stages)",
+            "Scoring per round", "Computed by (code, oneDNN ISA, threads, CPU: stages)",
           ],
           rows: stageRows,
-          numericColumns: [1, 2, 3, 4]
+          numericColumns: [1, 2, 3, 4, 5]
         )
       ),
       .heading(level: 3, text: "Software and hardware", anchor: "provenance-environment"),

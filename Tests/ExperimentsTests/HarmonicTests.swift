@@ -159,8 +159,8 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
   #expect(p.dataset == .digits([2, 8]) && p.poolSize == 5000 && p.initialLabelled == 20)
   #expect(p.validation == 1000 && p.rbfSigma == 1)
   // The split reads the derived dataset; one graph per repetition.
-  #expect(plan.graph[ExperimentPlan.datasetID(.digits([2, 8]))] != nil)
-  #expect((0..<3).allSatisfy { plan.graph[ExperimentPlan.harmonicGraphID(repetition: $0)] != nil })
+  #expect(plan.graph[ExperimentPlan.dataID(.digits([2, 8]))] != nil)
+  #expect((0..<3).allSatisfy { plan.graph[ExperimentPlan.harmonicGraphID(repetition: $0, dataset: .digits([2, 8]))] != nil })
 }
 
 // MARK: - The derived dataset
@@ -178,7 +178,8 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
     testImages: images(testLabels),
     testLabels: testLabels
   )
-  let derived = DatasetStage.derive(.digits([8, 2]), from: source)
+  var unused = SeededGenerator(seed: 0)
+  let derived = DatasetVariant.digits([8, 2]).derive(source, generator: &unused)
   #expect(derived.trainLabels == [1, 0, 1, 0])
   #expect(derived.testLabels == [0, 1])
   // The kept images are the original ones, in MNIST's order: indices 0, 2, 3, 5.
@@ -209,8 +210,9 @@ extension SmokeLoopTests {
       ]
       .map { try ProfileOverride(parsing: $0) }
     )
-    let mbr = Cell(acquisition: .minimumBayesRisk, model: .harmonic, repetition: 0)
-    let cnn = Cell(acquisition: .maxEntropy, model: .mcDropout, repetition: 0)
+    let pair = DatasetVariant.digits([2, 8])
+    let mbr = Cell(acquisition: .minimumBayesRisk, model: .harmonic, repetition: 0, dataset: pair)
+    let cnn = Cell(acquisition: .maxEntropy, model: .mcDropout, repetition: 0, dataset: pair)
     let plan = try ExperimentPlan(
       target: "fig3-test",
       profile: profile,
@@ -230,7 +232,7 @@ extension SmokeLoopTests {
     }
     // The derived file: two classes, 2 and 8, every such image of MNIST.
     let data = try MNISTTensors(
-      contentsOf: try #require(try artifact(ExperimentPlan.datasetID(.digits([2, 8])), "mnist"))
+      contentsOf: try #require(try artifact(ExperimentPlan.dataID(.digits([2, 8])), "mnist"))
     )
     #expect(data.facts.classNames == ["2", "8"])
     #expect(Set(data.trainLabels) == [0, 1] && data.facts.trainingCount > 10_000)

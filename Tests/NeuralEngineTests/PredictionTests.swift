@@ -189,3 +189,57 @@ import Testing
     #expect(ModelParameters(zerosFor: .paper).scalarCount == 513_994)
   }
 }
+
+/// Consistent MC dropout: one mask per pass, shared by every image.
+extension PredictionTests {
+  @Test func consistentMasksAreSharedWithinAPassAndDifferAcrossPasses() throws {
+    let (engine, model, distinct) = try Self.fixture(modelSeed: 7, imageCount: 6, imageSeed: 8)
+    // Images 0..<10 are copies of one image, 10..<15 different images; conv batches of 4
+    // straddle the copies.
+    let copy = Array(distinct.scalars[0..<784])
+    let images = Tensor(
+      shape: [15, 1, 28, 28],
+      scalars: (0..<10).flatMap { _ in copy } + distinct.scalars[784...]
+    )
+    let (t, n, c) = (6, 15, 10)
+    func predict(_ masks: MonteCarloMasks) throws -> [Float] {
+      var generator = SeededGenerator(seed: 9)
+      return try engine.predictMonteCarlo(
+        model,
+        images: images,
+        samples: t,
+        generator: &generator,
+        masks: masks,
+        batchSize: 4
+      ).scalars
+    }
+    let consistent = try predict(.consistent)
+    let independent = try predict(.independent)
+    func row(_ p: [Float], _ pass: Int, _ image: Int) -> [Float] {
+      Array(p[((pass * n + image) * c)..<((pass * n + image + 1) * c)])
+    }
+    for pass in 0..<t {
+      for image in 1..<10 {
+        #expect(
+          firstMismatch(row(consistent, pass, image), row(consistent, pass, 0), absolute: 1e-6)
+            == nil,
+          "copies must see the same mask in pass \(pass)"
+        )
+      }
+      // Image 0 gets the mask of row 0, as in the independent mode.
+      #expect(
+        firstMismatch(row(consistent, pass, 0), row(independent, pass, 0), absolute: 1e-5) == nil
+      )
+    }
+    // Independent masks make the copies differ within a pass; consistent passes differ.
+    #expect(
+      firstMismatch(row(independent, 0, 1), row(independent, 0, 0), absolute: 1e-4) != nil
+    )
+    for pass in 1..<t {
+      #expect(
+        firstMismatch(row(consistent, pass, 0), row(consistent, 0, 0), absolute: 1e-4) != nil,
+        "pass \(pass) drew the mask of pass 0"
+      )
+    }
+  }
+}

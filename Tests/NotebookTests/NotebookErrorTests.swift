@@ -39,7 +39,7 @@ import Testing
         key: "acquisitions",
         value: "bold",
         expected: "a comma-separated list of one of 'bald', 'var-ratios', 'var-ratios-mean',"
-          + " 'max-entropy', 'mean-std', 'random', 'mbr'"
+          + " 'max-entropy', 'mean-std', 'random', 'mbr', 'batchbald'"
       )
     ),
     BrokenDocument(

@@ -25,6 +25,9 @@ public struct ExperimentPlan: Sendable {
   public let acquisitions: [AcquisitionFunction]
   /// The model kinds, in the document's order.
   public let models: [UncertaintySource]
+  /// The datasets, in the document's order (one, the `dataset` parameter, unless the
+  /// document lists several).
+  public let datasets: [DatasetVariant]
   /// The stage graph.
   public let graph: PipelineGraph
 
@@ -58,6 +61,16 @@ public struct ExperimentPlan: Sendable {
     let profile = base.applying(documentOverrides + overrides)
     let acquisitions = block.acquisitions
     let models = block.models
+    var datasets: [DatasetVariant] = []
+    do throws(ExperimentError) {
+      for name in block.datasets {
+        let variant = try DatasetVariant(parsing: name)
+        if !datasets.contains(variant) { datasets.append(variant) }
+      }
+    } catch {
+      throw ExperimentError.inDocument(file: document.fileName, line: block.line, error)
+    }
+    if datasets.isEmpty { datasets = [profile.parameters.dataset] }
     var cells: [Cell] = []
     // Every pair of the grid that can run is a cell: `mbr` pairs with `harmonic` only.
     for name in acquisitions.map(\.rawValue) + models.map(\.rawValue) {
@@ -80,9 +93,13 @@ public struct ExperimentPlan: Sendable {
       }
     }
     for repetition in 0..<profile.parameters.repetitions {
-      for acquisition in acquisitions {
-        for model in models where model.supports(acquisition) {
-          cells.append(Cell(acquisition: acquisition, model: model, repetition: repetition))
+      for dataset in datasets {
+        for acquisition in acquisitions {
+          for model in models where model.supports(acquisition) {
+            cells.append(
+              Cell(acquisition: acquisition, model: model, repetition: repetition, dataset: dataset)
+            )
+          }
         }
       }
     }
@@ -99,21 +116,28 @@ public struct ExperimentPlan: Sendable {
     throws
   {
     let p = profile.parameters
-    let facts = p.dataset.declaredFacts
-    let remaining = facts.trainingCount - p.validation - p.initialLabelled
-    guard p.poolSize <= remaining else {
-      throw ExperimentError.infeasible(
-        "pool-size=\(p.poolSize) exceeds the \(remaining) training images left after "
-          + "validation and the initial set; set pool-size to at most \(remaining), or 0 for all"
-      )
+    for dataset in Set(cells.map(\.dataset)) {
+      let facts = dataset.declaredFacts
+      let remaining = facts.trainingCount - p.validation - p.initialLabelled
+      guard p.poolSize <= remaining else {
+        throw ExperimentError.infeasible(
+          "pool-size=\(p.poolSize) exceeds the \(remaining) training images of \(dataset) left "
+            + "after validation and the initial set; set pool-size to at most \(remaining), or 0 "
+            + "for all"
+        )
+      }
+      let poolSize = p.poolSize > 0 ? p.poolSize : remaining
+      guard p.totalAcquired <= poolSize else {
+        throw ExperimentError.infeasible(
+          "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
+            + "pool of \(poolSize) images"
+        )
+      }
+      if cells.contains(where: { $0.model == .harmonic && $0.dataset == dataset }) {
+        try HarmonicGraphStage.requireBinary(facts)
+      }
     }
-    let poolSize = p.poolSize > 0 ? p.poolSize : remaining
-    guard p.totalAcquired <= poolSize else {
-      throw ExperimentError.infeasible(
-        "\(p.rounds) rounds x \(p.acquireCount) = \(p.totalAcquired) acquisitions exceed the "
-          + "pool of \(poolSize) images"
-      )
-    }
+    try Self.checkConsistentScoring(p, cells: cells)
     guard p.poolSubset == 0 || p.poolSubset >= p.acquireCount else {
       throw ExperimentError.infeasible(
         "pool-subset \(p.poolSubset) is smaller than acquire-count \(p.acquireCount), so a round "
@@ -128,9 +152,6 @@ public struct ExperimentPlan: Sendable {
         "cell \(cell): acquisition mbr runs only with model harmonic, and harmonic only with mbr"
       )
     }
-    if cells.contains(where: { $0.model == .harmonic }) {
-      try HarmonicGraphStage.requireBinary(facts)
-    }
     guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
       throw ExperimentError.infeasible(
         "weight-decay-grid tunes c on the validation set, but validation is 0; set validation "
@@ -142,31 +163,50 @@ public struct ExperimentPlan: Sendable {
     self.cells = cells.sorted()
     var acquisitions: [AcquisitionFunction] = []
     var models: [UncertaintySource] = []
+    var datasets: [DatasetVariant] = []
     for cell in cells {
       if !acquisitions.contains(cell.acquisition) { acquisitions.append(cell.acquisition) }
       if !models.contains(cell.model) { models.append(cell.model) }
+      if !datasets.contains(cell.dataset) { datasets.append(cell.dataset) }
     }
     self.acquisitions = acquisitions
     self.models = models
+    self.datasets = datasets
     var graph = PipelineGraph()
-    try Self.addData(to: &graph, dataset: p.dataset)
-    for repetition in Set(cells.map(\.repetition)).sorted() {
+    try Self.addData(to: &graph)
+    for dataset in datasets where dataset != .mnist {
       try graph.add(
         StageNode(
-          id: Self.splitID(repetition: repetition),
-          stage: SplitStage(
-            parameters: .init(
-              validation: p.validation,
-              initialPerClass: p.initialPerClass,
-              poolSize: p.poolSize == 0 ? nil : p.poolSize
-            ),
-            resources: resources
+          id: Self.dataID(dataset),
+          stage: DatasetVariantStage(variant: dataset),
+          inputs: ["data": .artifact(Self.preprocessID, "mnist")],
+          seed: SeededGenerator.derive(
+            root: UInt64(p.seed),
+            path: [.name("dataset"), .name(dataset.description)]
           ),
-          inputs: ["data": Self.dataInput(p.dataset)],
-          seed: Self.seed(p, "split", repetition),
-          group: "r\(repetition)"
+          group: "mnist"
         )
       )
+    }
+    for repetition in Set(cells.map(\.repetition)).sorted() {
+      for dataset in datasets {
+        try graph.add(
+          StageNode(
+            id: Self.splitID(repetition: repetition, dataset: dataset),
+            stage: SplitStage(
+              parameters: .init(
+                validation: p.validation,
+                initialPerClass: p.initialPerClass,
+                poolSize: p.poolSize == 0 ? nil : p.poolSize
+              ),
+              resources: resources
+            ),
+            inputs: ["data": Self.dataInput(dataset)],
+            seed: Self.seed(p, "split", repetition),
+            group: "r\(repetition)"
+          )
+        )
+      }
     }
     for cell in self.cells {
       if cell.model == .harmonic {
@@ -210,10 +250,57 @@ public struct ExperimentPlan: Sendable {
     }
   }
 
+  /// Consistent MC dropout (BatchBALD's, or asked for with `mc-dropout-masks=consistent`)
+  /// needs two passes or more, and BatchBALD a configuration budget of at least one.
+  static func checkConsistentScoring(_ p: ExperimentParameters, cells: [Cell]) throws {
+    let joint = cells.contains { $0.acquisition.choosesBatchJointly }
+    if let cell = cells.first(where: {
+      $0.acquisition.choosesBatchJointly
+        && ($0.model == .deterministic || ($0.model == .deepEnsemble && p.ensembleDropout == .off))
+    }) {
+      throw ExperimentError.infeasible(
+        "\(cell.configuration): BatchBALD needs T consistent MC-dropout passes, but "
+          + "\(cell.model.rawValue) predicts with dropout off; use models: bayesian (or an "
+          + "ensemble with ensemble-dropout=mc-dropout)"
+      )
+    }
+    let consistent =
+      joint || (p.mcDropoutMasks == .consistent && cells.contains { $0.model != .deterministic })
+    guard !consistent || p.mcSamples >= 2 else {
+      throw ExperimentError.infeasible(
+        "mc-samples=\(p.mcSamples): consistent MC dropout ("
+          + (joint ? "BatchBALD's" : "mc-dropout-masks=consistent")
+          + ") needs at least 2 passes, since one shared mask gives every point the same single "
+          + "weight sample; set mc-samples to 2 or more (the paper: 100)"
+      )
+    }
+    guard !joint || p.batchBALDConfigurations >= 1 else {
+      throw ExperimentError.infeasible(
+        BatchBALD.Failure.emptyBudget(p.batchBALDConfigurations).description
+      )
+    }
+  }
+
   // MARK: - Stage ids
 
   /// The split stage of a repetition.
   public static func splitID(repetition: Int) -> StageID { StageID("splits/r\(repetition)") }
+
+  /// The split stage of a repetition on `dataset` (MNIST's is ``splitID(repetition:)``).
+  public static func splitID(repetition: Int, dataset: DatasetVariant) -> StageID {
+    dataset == .mnist
+      ? splitID(repetition: repetition) : StageID("splits/\(dataset.slug)/r\(repetition)")
+  }
+
+  /// The stage that writes `dataset`'s file (MNIST's is the preprocess stage).
+  public static func dataID(_ dataset: DatasetVariant) -> StageID {
+    dataset == .mnist ? preprocessID : StageID("mnist/\(dataset.slug)")
+  }
+
+  /// The input that carries `dataset`'s file.
+  static func dataInput(_ dataset: DatasetVariant) -> StageInput {
+    .artifact(dataID(dataset), "mnist")
+  }
 
   /// The group of a cell's calibrate stages (`bald.bayesian.r0/calibration`): apart from the
   /// cell's own group, so that `status` and the progress of a cell count its rounds by the
@@ -253,7 +340,7 @@ public struct ExperimentPlan: Sendable {
   /// Where the labelled set used in `round` of `cell` comes from.
   static func labelledInput(_ cell: Cell, round: Int) -> StageInput {
     round == 0
-      ? .artifact(splitID(repetition: cell.repetition), "labelled")
+      ? .artifact(splitID(repetition: cell.repetition, dataset: cell.dataset), "labelled")
       : .artifact(stageID(cell, round: round - 1, "acquire"), "labelled")
   }
 
@@ -282,7 +369,7 @@ public struct ExperimentPlan: Sendable {
     return graph
   }
 
-  static func addData(to graph: inout PipelineGraph, dataset: DatasetVariant = .mnist) throws {
+  static func addData(to graph: inout PipelineGraph) throws {
     try graph.add(StageNode(id: downloadID, stage: DownloadStage(), group: "mnist"))
     try graph.add(
       StageNode(
@@ -292,32 +379,11 @@ public struct ExperimentPlan: Sendable {
         group: "mnist"
       )
     )
-    if dataset != .mnist {
-      try graph.add(
-        StageNode(
-          id: datasetID(dataset),
-          stage: DatasetStage(variant: dataset),
-          inputs: ["data": .artifact(preprocessID, "mnist")],
-          group: "mnist"
-        )
-      )
-    }
   }
 
-  /// The id of the stage deriving `dataset` from MNIST, e.g. `mnist/digits-2-8`.
-  public static func datasetID(_ dataset: DatasetVariant) -> StageID {
-    StageID("mnist/\(dataset.idComponent)")
-  }
-
-  /// The preprocessed file the experiment's stages read: MNIST's, or the derived variant's.
-  static func dataInput(_ dataset: DatasetVariant) -> StageInput {
-    dataset == .mnist
-      ? .artifact(preprocessID, "mnist") : .artifact(datasetID(dataset), "mnist")
-  }
-
-  /// The harmonic-function graph of a repetition (its Laplacian's inverse).
-  public static func harmonicGraphID(repetition: Int) -> StageID {
-    StageID("harmonic/r\(repetition)/graph")
+  /// The harmonic-function graph of a repetition on `dataset` (its Laplacian's inverse).
+  public static func harmonicGraphID(repetition: Int, dataset: DatasetVariant) -> StageID {
+    StageID("harmonic/\(dataset.slug)/r\(repetition)/graph")
   }
 
   /// The rounds of a harmonic-function cell (the Minimum Bayes Risk baseline): per round a
@@ -331,10 +397,10 @@ public struct ExperimentPlan: Sendable {
     to graph: inout PipelineGraph,
     resources: ExperimentResources
   ) throws {
-    let data = dataInput(p.dataset)
+    let data = dataInput(cell.dataset)
     let group = cell.description
     let testSubsetSeed = SeededGenerator.derive(root: UInt64(p.seed), path: [.name("test-subset")])
-    let graphID = harmonicGraphID(repetition: cell.repetition)
+    let graphID = harmonicGraphID(repetition: cell.repetition, dataset: cell.dataset)
     if graph[graphID] == nil {
       try graph.add(
         StageNode(
@@ -348,7 +414,10 @@ public struct ExperimentPlan: Sendable {
             resources: resources
           ),
           inputs: [
-            "data": data, "labelled": .artifact(splitID(repetition: cell.repetition), "labelled"),
+            "data": data, "labelled": .artifact(
+              splitID(repetition: cell.repetition, dataset: cell.dataset),
+              "labelled"
+            ),
           ],
           group: "r\(cell.repetition)"
         )
@@ -398,13 +467,30 @@ public struct ExperimentPlan: Sendable {
     }
   }
 
+  /// The parameters of `cell`'s score stages.
+  static func scoreParameters(_ cell: Cell, _ p: ExperimentParameters) -> ScoreStage.Parameters {
+    ScoreStage.Parameters(
+      function: cell.acquisition,
+      model: cell.model,
+      mcSamples: p.mcSamples,
+      poolSubset: p.poolSubset,
+      singlePassVariationRatios: p.deterministicVarRatios,
+      ensembleSize: p.ensembleSize,
+      ensembleDropout: p.ensembleDropout,
+      masks: p.mcDropoutMasks,
+      batch: p.acquireCount,
+      configurations: p.batchBALDConfigurations,
+      dataset: cell.dataset
+    )
+  }
+
   static func addRounds(
     of cell: Cell,
     parameters p: ExperimentParameters,
     to graph: inout PipelineGraph,
     resources: ExperimentResources
   ) throws {
-    let data = dataInput(p.dataset)
+    let data = dataInput(cell.dataset)
     let group = cell.description
     let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
     let ensemble = cell.model == .deepEnsemble
@@ -472,18 +558,7 @@ public struct ExperimentPlan: Sendable {
       try graph.add(
         StageNode(
           id: score,
-          stage: ScoreStage(
-            parameters: .init(
-              function: cell.acquisition,
-              model: cell.model,
-              mcSamples: p.mcSamples,
-              poolSubset: p.poolSubset,
-              singlePassVariationRatios: p.deterministicVarRatios,
-              ensembleSize: p.ensembleSize,
-              ensembleDropout: p.ensembleDropout
-            ),
-            resources: resources
-          ),
+          stage: ScoreStage(parameters: scoreParameters(cell, p), resources: resources),
           inputs: models.merging([
             "data": data, "labelled": labelledInput(cell, round: round),
           ]) { $1 },

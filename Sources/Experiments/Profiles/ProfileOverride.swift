@@ -101,8 +101,10 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
     ),
     Spec(
       key: "dataset",
-      help: "the dataset: mnist, or digits:2,8 (those digits only, relabelled 0..k-1)",
-      accepted: "mnist, digits:d1,d2,... (two or more distinct digits 0-9)",
+      help: "the dataset: mnist, digits:2,8 (those digits only, relabelled 0..k-1) or "
+        + "repeated:<copies>x<noise std> (Repeated MNIST, e.g. repeated:3x0.1)",
+      accepted: "mnist, digits:d1,d2,... (two or more distinct digits 0-9), "
+        + "repeated:<copies>x<noise std>",
       set: { (parameters, text) throws(ExperimentError) in
         parameters.dataset = try DatasetVariant(parsing: text)
       },
@@ -124,6 +126,17 @@ public struct ProfileOverride: Sendable, Hashable, CustomStringConvertible {
       "harmonic-prediction",
       \.harmonicPrediction,
       "how the harmonic function labels test images: threshold (f > 0.5) or class-mass"
+    ),
+    .choice(
+      "mc-dropout-masks",
+      \.mcDropoutMasks,
+      "MC-dropout masks when scoring: independent (per image and pass) or consistent (per pass)"
+    ),
+    .int(
+      "batchbald-configurations",
+      \.batchBALDConfigurations,
+      1...1_000_000,
+      "BatchBALD: label configurations evaluated exactly, or sampled beyond (default 1000)"
     ),
   ]
 

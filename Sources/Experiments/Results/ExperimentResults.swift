@@ -86,7 +86,7 @@ public struct ExperimentResults: Sendable {
     if let after = try counts(ExperimentPlan.stageID(cell, round: 0, "acquire")) {
       return (after.labelled - after.acquired, 0)
     }
-    return try counts(ExperimentPlan.splitID(repetition: cell.repetition))
+    return try counts(ExperimentPlan.splitID(repetition: cell.repetition, dataset: cell.dataset))
   }
 
   /// Results from curves already read (tests, and results assembled elsewhere).
@@ -114,9 +114,24 @@ public struct ExperimentResults: Sendable {
   var acquisitions: [AcquisitionFunction] { plan.acquisitions }
   var models: [UncertaintySource] { plan.models }
 
-  func runs(_ acquisition: AcquisitionFunction, _ model: UncertaintySource) -> [CurveRun] {
-    plan.cells.filter { $0.acquisition == acquisition && $0.model == model }
-      .map { CurveRun(repetition: $0.repetition, points: curves[$0] ?? []) }
+  /// The runs of one configuration, on `dataset` (on the plan's only dataset when nil).
+  func runs(
+    _ acquisition: AcquisitionFunction,
+    _ model: UncertaintySource,
+    dataset: DatasetVariant? = nil
+  ) -> [CurveRun] {
+    let dataset = dataset ?? plan.datasets.first
+    return plan.cells.filter {
+      $0.acquisition == acquisition && $0.model == model && $0.dataset == dataset
+    }
+    .map { CurveRun(repetition: $0.repetition, points: curves[$0] ?? []) }
+  }
+
+  /// The name of a configuration on `dataset` in tables and values: nothing for the plan's
+  /// only dataset, else the dataset's display name (tables) or slug (values).
+  func datasetSuffix(_ dataset: DatasetVariant, slug: Bool) -> String {
+    guard plan.datasets.count > 1 else { return "" }
+    return slug ? (dataset == .mnist ? "" : ".\(dataset.slug)") : ", \(dataset.displayName)"
   }
 
   // MARK: - Figures
@@ -124,9 +139,11 @@ public struct ExperimentResults: Sendable {
   /// The data of a figure block: one series per cell configuration, each plotting the metric
   /// the block selects for its model.
   public func figure(_ block: FigureBlock) -> FigureData {
+    let datasets = plan.datasets
     func series(
       _ acquisition: AcquisitionFunction,
       _ model: UncertaintySource,
+      _ dataset: DatasetVariant,
       color: SeriesColor
     )
       -> CurveSeries
@@ -137,35 +154,48 @@ public struct ExperimentResults: Sendable {
         : (models.count > 1
           ? "\(acquisition.displayName), \(model.displayName)"
           : acquisition.displayName)
+      if block.panels != .dataset { label += datasetSuffix(dataset, slug: false) }
       if isRandomSelection(acquisition, model) {
         label += " (\(acquisition.displayName) = 0: random selection)"
       }
       return CurveSeries(
         label: label,
-        configuration: "\(acquisition.rawValue).\(model.rawValue)",
+        configuration: Cell(acquisition: acquisition, model: model, repetition: 0, dataset: dataset)
+          .configuration,
         color: color,
         metric: block.metric.metric(for: model),
-        runs: runs(acquisition, model)
+        runs: runs(acquisition, model, dataset: dataset)
       )
+    }
+    func allSeries(_ datasets: [DatasetVariant]) -> [CurveSeries] {
+      var lines: [CurveSeries] = []
+      for dataset in datasets {
+        for model in models {
+          for acquisition in acquisitions where model.supports(acquisition) {
+            let color = SeriesColor.palette[lines.count % SeriesColor.palette.count]
+            lines.append(series(acquisition, model, dataset, color: color))
+          }
+        }
+      }
+      return lines
     }
     var panels: [FigurePanel] = []
     switch block.panels {
     case .acquisition:
       for acquisition in acquisitions {
-        let lines = models.filter { $0.supports(acquisition) }.map { model in
-          series(acquisition, model, color: Self.color(model))
+        let lines = datasets.flatMap { dataset in
+          models.filter { $0.supports(acquisition) }.map { model in
+            series(acquisition, model, dataset, color: Self.color(model))
+          }
         }
         panels.append(FigurePanel(title: acquisition.displayName, series: lines))
       }
     case .none:
-      var lines: [CurveSeries] = []
-      for model in models {
-        for acquisition in acquisitions where model.supports(acquisition) {
-          let color = SeriesColor.palette[lines.count % SeriesColor.palette.count]
-          lines.append(series(acquisition, model, color: color))
-        }
+      panels.append(FigurePanel(title: block.title ?? "", series: allSeries(datasets)))
+    case .dataset:
+      for dataset in datasets {
+        panels.append(FigurePanel(title: dataset.displayName, series: allSeries([dataset])))
       }
-      panels.append(FigurePanel(title: block.title ?? "", series: lines))
     }
     return FigureData(id: block.id, panels: panels)
   }
@@ -186,7 +216,7 @@ public struct ExperimentResults: Sendable {
           FigurePanel(
             title: "",
             series: plan.cells.reduce(into: [CurveSeries]()) { series, cell in
-              let configuration = "\(cell.acquisition.rawValue).\(cell.model.rawValue)"
+              let configuration = cell.configuration
               guard !series.contains(where: { $0.configuration == configuration }) else { return }
               series.append(
                 CurveSeries(
@@ -194,7 +224,7 @@ public struct ExperimentResults: Sendable {
                   configuration: configuration,
                   color: SeriesColor.palette[series.count % SeriesColor.palette.count],
                   metric: MetricSelection.natural.metric(for: cell.model),
-                  runs: runs(cell.acquisition, cell.model)
+                  runs: runs(cell.acquisition, cell.model, dataset: cell.dataset)
                 )
               )
             }
@@ -275,35 +305,11 @@ public struct ExperimentResults: Sendable {
   func accuracyAtTable(acquired counts: [Int]) -> TableData {
     let p = plan.profile.parameters
     var rows: [[String]] = []
-    for acquisition in acquisitions {
-      for model in models where model.supports(acquisition) {
-        let metric = MetricSelection.natural.metric(for: model)
-        let curves = runs(acquisition, model)
-        var row = ["\(acquisition.displayName)", model.displayName]
-        for count in counts {
-          guard count <= p.totalAcquired else {
-            row.append("– (the profile acquires \(p.totalAcquired))")
-            continue
-          }
-          guard count % p.acquireCount == 0 else {
-            row.append("– (not a multiple of the \(p.acquireCount) acquired per round)")
-            continue
-          }
-          let values = curves.compactMap { run in
-            run.points.first { $0.acquired == count }.map { $0.accuracy(metric) }
-          }
-          guard !values.isEmpty else {
-            row.append("– (not computed yet)")
-            continue
-          }
-          let mean = values.reduce(0, +) / Double(values.count)
-          row.append(
-            String(format: "%.2f%%", 100 * mean)
-              + (values.count < curves.count
-                ? " (\(values.count) of \(curves.count) repetitions so far)" : "")
-          )
+    for dataset in plan.datasets {
+      for acquisition in acquisitions {
+        for model in models where model.supports(acquisition) {
+          rows.append(accuracyAtRow(acquisition, model, dataset, counts: counts))
         }
-        rows.append(row)
       }
     }
     return TableData(
@@ -319,6 +325,43 @@ public struct ExperimentResults: Sendable {
           + "; deterministic CNN: one pass with dropout off."
       ]
     )
+  }
+
+  /// One row of ``accuracyAtTable(acquired:)``.
+  private func accuracyAtRow(
+    _ acquisition: AcquisitionFunction,
+    _ model: UncertaintySource,
+    _ dataset: DatasetVariant,
+    counts: [Int]
+  ) -> [String] {
+    let p = plan.profile.parameters
+    let metric = MetricSelection.natural.metric(for: model)
+    let curves = runs(acquisition, model, dataset: dataset)
+    var row = [acquisition.displayName + datasetSuffix(dataset, slug: false), model.displayName]
+    for count in counts {
+      guard count <= p.totalAcquired else {
+        row.append("– (the profile acquires \(p.totalAcquired))")
+        continue
+      }
+      guard count % p.acquireCount == 0 else {
+        row.append("– (not a multiple of the \(p.acquireCount) acquired per round)")
+        continue
+      }
+      let values = curves.compactMap { run in
+        run.points.first { $0.acquired == count }.map { $0.accuracy(metric) }
+      }
+      guard !values.isEmpty else {
+        row.append("– (not computed yet)")
+        continue
+      }
+      let mean = values.reduce(0, +) / Double(values.count)
+      row.append(
+        String(format: "%.2f%%", 100 * mean)
+          + (values.count < curves.count
+            ? " (\(values.count) of \(curves.count) repetitions so far)" : "")
+      )
+    }
+    return row
   }
 
   /// Acquired images at which a repetition's test error (by `metric`) first reaches `error`
@@ -535,10 +578,13 @@ public struct ExperimentResults: Sendable {
     ]
     // Every parameter as resolved, e.g. `parameter.pool-size`.
     for spec in ProfileOverride.specs { values["parameter.\(spec.key)"] = spec.value(in: p) }
-    for acquisition in acquisitions {
-      for model in models where model.supports(acquisition) {
-        let suffix = "\(acquisition.rawValue).\(model.rawValue)"
-        let runs = runs(acquisition, model)
+    for (acquisition, model, dataset) in acquisitions.flatMap({ a in
+      models.filter { $0.supports(a) }.flatMap { m in plan.datasets.map { (a, m, $0) } }
+    }) {
+      do {
+        let suffix =
+          "\(acquisition.rawValue).\(model.rawValue)" + datasetSuffix(dataset, slug: true)
+        let runs = runs(acquisition, model, dataset: dataset)
         let finals = runs.compactMap { $0.points.last }
         guard !finals.isEmpty else {
           values["final.mc.\(suffix)"] = "– (not computed yet)"

@@ -43,11 +43,16 @@ public enum ProtocolDescription {
       p.rounds == 100 && p.acquireCount == 10
         ? "the paper's text" : "overridden (`rounds`, `acquire-count`)"
     )
+    let repeated = plan.datasets.compactMap { dataset -> (DatasetVariant, Int, Int)? in
+      guard case .repeated(let copies, _) = dataset else { return nil }
+      let size = dataset.facts(of: .mnist).trainingCount - p.validation - p.initialLabelled
+      return (dataset, copies, size)
+    }
     if p.dataset != .mnist || models.contains(.harmonic) {
       row(
         "Dataset",
         "\(p.dataset): classes \(p.dataset.declaredFacts.classNames.joined(separator: ", "))"
-          + (p.dataset == .mnist ? "" : ", derived from MNIST by the `dataset` stage"),
+          + (p.dataset == .mnist ? "" : ", derived from MNIST by the `dataset-variant` stage"),
         "Figure 3: MNIST digits 2 and 8 (the digits are not stated in the text we have)",
         "`MBR.py`: digits 2 and 8, 1000 validation, 20 initial, 5000 pool images",
         "the authors' script"
@@ -74,8 +79,12 @@ public enum ProtocolDescription {
         ? "a seeded subset of \(p.poolSize) of the training images outside the validation and "
           + "initial sets; "
         : p.dataset == .mnist
-          ? "all \(poolSize) training images outside the validation and initial sets; "
-          : "all training images of \(p.dataset) outside the validation and initial sets; ")
+          ? "all \(poolSize) training images outside the validation and initial sets"
+          : "all training images of \(p.dataset) outside the validation and initial sets")
+        + repeated.map { dataset, copies, size in
+          " (\(dataset.displayName): all \(size) of its training images outside them, the "
+            + "subset drawn as whole groups of the \(copies) copies of an image)"
+        }.joined() + "; "
         + (p.poolSubset == 0
           ? "the whole pool scored each round"
           : "a fresh uniform subset of \(p.poolSubset) scored each round"),
@@ -151,7 +160,12 @@ public enum ProtocolDescription {
     row(
       "Scoring passes",
       models.contains(.mcDropout)
-        ? "T = \(p.mcSamples) MC-dropout passes (both dropout layers, independent masks per image)"
+        ? "T = \(p.mcSamples) MC-dropout passes (both dropout layers, "
+          + (p.mcDropoutMasks == .consistent
+            ? "consistent masks: one per pass, shared by every image)"
+            : "independent masks per image"
+              + (plan.acquisitions.contains(.batchBALD)
+                ? "; BatchBALD: consistent masks, one per pass shared by every image)" : ")"))
         : "one deterministic pass",
       "MC dropout (T not stated)",
       "T = 100 (`predict_stochastic`)",
@@ -219,6 +233,34 @@ public enum ProtocolDescription {
         "not in the authors' code",
         "Beluch et al. (2018): M = 5 members of the same architecture, acquisition functions "
           + "on their softmax outputs"
+      )
+    }
+    if plan.acquisitions.contains(.batchBALD) {
+      var exact = 0
+      var configurations = 1
+      while configurations * 10 <= p.batchBALDConfigurations { configurations *= 10; exact += 1 }
+      row(
+        "BatchBALD",
+        "the greedy batch of b = \(p.acquireCount) from the scored subset: each pick maximises "
+          + "the mutual information between the batch's joint labels and the weights; joint "
+          + "entropy exact while the batch's label configurations number at most "
+          + "\(p.batchBALDConfigurations) (\(exact) points of 10 classes), estimated from "
+          + "\(p.batchBALDConfigurations) configurations sampled from the batch's joint beyond",
+        "not in the paper",
+        "not in the authors' code",
+        "Kirsch, van Amersfoort & Gal (2019), Algorithm 1, with their switch from exact to "
+          + "sampled joint entropies (their code samples 100,000 configurations on a GPU)"
+      )
+    }
+    for (dataset, copies, _) in repeated {
+      row(
+        "Dataset",
+        "\(dataset.displayName): the \(DatasetFacts.mnist.trainingCount) training images \(copies) times, each copy with "
+          + "its own seeded Gaussian noise on the [0, 1] pixels, not clipped; the test set is "
+          + "MNIST's",
+        "not in the paper",
+        "not in the authors' code",
+        "Kirsch et al. (2019): 3 copies, noise std 0.1 on standardised pixels (0.031 on [0, 1])"
       )
     }
     if plan.acquisitions.contains(.meanSTD) {

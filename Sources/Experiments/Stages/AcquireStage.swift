@@ -4,8 +4,9 @@ import HDF5Store
 import NeuralEngine
 import PipelineCore
 
-/// Takes the top-K scored pool points (ties broken by a seeded draw), moves them from the pool
-/// to the labelled set, and writes the next round's labelled set.
+/// Takes the top-K scored pool points (ties broken by a seeded draw), or the batch the score
+/// stage chose jointly (BatchBALD) with its gains as scores, moves them from the pool to the
+/// labelled set, and writes the next round's labelled set.
 public struct AcquireStage: Stage {
   /// The acquisition's semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {
@@ -36,7 +37,8 @@ public struct AcquireStage: Stage {
       scores: scored.scores,
       count: parameters.count,
       seed: context.seed ?? 0,
-      file: scoresURL.path
+      file: scoresURL.path,
+      batch: scored.batch.map { ($0, scored.batchGains ?? []) }
     )
     try next.write(to: context.outputURL("labelled"))
   }
@@ -48,15 +50,33 @@ public struct AcquireStage: Stage {
     scores: [Double],
     count: Int,
     seed: UInt64,
-    file: String
+    file: String,
+    batch: (indices: [Int], gains: [Double])? = nil
   ) throws -> LabelledSet {
     let inPool = Set(previous.pool)
     guard subset.allSatisfy(inPool.contains) else {
       throw ExperimentError.invalidArtifact(file: file, problem: "scored points outside the pool")
     }
-    var generator = SeededGenerator(seed: seed)
-    let picked = Selection.topK(scores, count: min(count, subset.count), using: &generator)
-    let acquired = picked.map { subset[$0] }  // pool indices, not subset positions
+    let acquired: [Int]
+    let acquiredScores: [Double]
+    if let batch {
+      let expected = min(count, subset.count)
+      guard batch.indices.count == expected, Set(batch.indices).count == expected,
+        batch.indices.allSatisfy(Set(subset).contains)
+      else {
+        throw ExperimentError.invalidArtifact(
+          file: file,
+          problem: "its batch of \(batch.indices.count) is not \(expected) distinct scored points "
+            + "(acquire-count \(count))"
+        )
+      }
+      (acquired, acquiredScores) = (batch.indices, batch.gains)
+    } else {
+      var generator = SeededGenerator(seed: seed)
+      let picked = Selection.topK(scores, count: min(count, subset.count), using: &generator)
+      acquired = picked.map { subset[$0] }  // pool indices, not subset positions
+      acquiredScores = picked.map { scores[$0] }
+    }
     let acquiredSet = Set(acquired)
     return LabelledSet(
       labelled: previous.labelled + acquired,
@@ -64,7 +84,7 @@ public struct AcquireStage: Stage {
       validation: previous.validation,
       unused: previous.unused,
       acquired: acquired,
-      acquiredScores: picked.map { scores[$0] }
+      acquiredScores: acquiredScores
     )
   }
 }

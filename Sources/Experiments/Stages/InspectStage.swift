@@ -37,6 +37,10 @@ public struct InspectStage: Stage {
     public var poolSubset: Int
     /// The round's acquire stage's seed: its tie-break draw orders equal scores.
     public var acquireSeed: UInt64
+    /// The score stage's masks (`consistent`, or nil for independent masks).
+    public var masks: MonteCarloMasks? = nil
+    /// The score stage's groups of copies on Repeated MNIST (nil on MNIST).
+    public var copies: Int? = nil
   }
 
   /// The stage kind.
@@ -83,7 +87,13 @@ public struct InspectStage: Stage {
     var generator = SeededGenerator(seed: context.seed ?? 0)
     let size =
       parameters.poolSubset == 0 ? before.pool.count : min(parameters.poolSubset, before.pool.count)
-    let subset = Array(before.pool.shuffled(using: &generator).prefix(size)).sorted()
+    let subset = try ScoreStage.drawSubset(
+      pool: before.pool,
+      size: size,
+      copies: parameters.copies,
+      trainingCount: { data.facts.trainingCount },
+      generator: &generator
+    )
     guard subset == scores.subset else {
       throw ExperimentError.invalidArtifact(
         file: try context.inputURL("scores").path,
@@ -109,11 +119,18 @@ public struct InspectStage: Stage {
         return (off, mc)
       }
       var scoring = SeededGenerator(seed: context.seed ?? 0)
-      _ = before.pool.shuffled(using: &scoring)
+      _ = try ScoreStage.drawSubset(
+        pool: before.pool,
+        size: size,
+        copies: parameters.copies,
+        trainingCount: { data.facts.trainingCount },
+        generator: &scoring
+      )
       let all = try PredictiveSamples(
         source: parameters.model,
         mcSamples: parameters.mcSamples,
-        ensembleDropout: parameters.ensembleDropout
+        ensembleDropout: parameters.ensembleDropout,
+        masks: parameters.masks ?? .independent
       ).probabilities(
         of: networks,
         images: data.trainingImages(at: subset),
@@ -183,7 +200,7 @@ public enum RoundInspection {
     let p = plan.profile.parameters
     let networks = cell.model.networkCount(ensembleSize: p.ensembleSize)
     var inputs: [String: StageInput] = [
-      "data": ExperimentPlan.dataInput(p.dataset),
+      "data": ExperimentPlan.dataInput(cell.dataset),
       "scores": .artifact(ExperimentPlan.stageID(cell, round: round, "score"), "scores"),
       "acquired": .artifact(ExperimentPlan.stageID(cell, round: round, "acquire"), "labelled"),
       "labelled": ExperimentPlan.labelledInput(cell, round: round),
@@ -204,7 +221,9 @@ public enum RoundInspection {
           ensembleDropout: p.ensembleDropout,
           lowest: lowestShown,
           poolSubset: p.poolSubset,
-          acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round)
+          acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round),
+          masks: ExperimentPlan.scoreParameters(cell, p).masks,
+          copies: ExperimentPlan.scoreParameters(cell, p).copies
         ),
         resources: resources
       ),

@@ -6,7 +6,9 @@ import HDF5Store
 ///
 /// Datasets `subset` (`[n]` training-set indices, ascending; never subset positions) and
 /// `scores` (`[n]`, higher is more informative); attributes `function` and `model` name the
-/// acquisition function and the uncertainty source.
+/// acquisition function and the uncertainty source. A function that chooses its batch jointly
+/// (BatchBALD) adds `batch` (`[b]` training-set indices in the order chosen) and `batch_gains`
+/// (`[b]`, each point's gain in mutual information when chosen, nats).
 public struct PoolScores: Sendable, Equatable {
   /// The scored training-set indices, ascending.
   public var subset: [Int]
@@ -16,6 +18,10 @@ public struct PoolScores: Sendable, Equatable {
   public var function: String
   /// The uncertainty source's raw value.
   public var model: String
+  /// The batch chosen jointly (training-set indices, in order), or nil: take the top scores.
+  public var batch: [Int]?
+  /// The gain of each point of ``batch`` when it was chosen.
+  public var batchGains: [Double]?
 
   /// Creates scores from their values.
   public init(subset: [Int], scores: [Double], function: String, model: String) {
@@ -32,6 +38,10 @@ public struct PoolScores: Sendable, Equatable {
     try file.write(scores, shape: [scores.count], to: "scores")
     try file.setAttribute("function", .string(function))
     try file.setAttribute("model", .string(model))
+    if let batch, let batchGains {
+      try file.write(batch.map(Int64.init), shape: [batch.count], to: "batch")
+      try file.write(batchGains, shape: [batchGains.count], to: "batch_gains")
+    }
     try file.close()
   }
 
@@ -50,6 +60,16 @@ public struct PoolScores: Sendable, Equatable {
     }
     function = text("function")
     model = text("model")
+    if file.exists("batch") {
+      batch = try file.read("batch", as: Int64.self).values.map { Int($0) }
+      batchGains = try file.read("batch_gains", as: Double.self).values
+      guard batch?.count == batchGains?.count else {
+        throw ExperimentError.invalidArtifact(
+          file: url.path,
+          problem: "\(batch?.count ?? 0) batch indices but \(batchGains?.count ?? 0) gains"
+        )
+      }
+    }
     guard subset.count == scores.count else {
       throw ExperimentError.invalidArtifact(
         file: url.path,

@@ -12,6 +12,8 @@ struct PredictiveSamples {
   var mcSamples: Int
   /// How ensemble members predict (ignored for the other sources).
   var ensembleDropout: EnsembleDropout
+  /// How MC-dropout passes draw their masks (independent per image, or consistent).
+  var masks: MonteCarloMasks = .independent
 
   /// The name of the stage input that carries network `member` of a round (`model`,
   /// `model-1`, ... `model-(M-1)`).
@@ -58,7 +60,8 @@ struct PredictiveSamples {
           network,
           images: images,
           samples: mcSamples,
-          generator: &generator
+          generator: &generator,
+          masks: masks
         )
         : try engine.predictProbabilities(network, images: images)
       points = predicted.shape[predicted.shape.count - 2]

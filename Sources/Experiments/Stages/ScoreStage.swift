@@ -1,6 +1,7 @@
 import Acquisition
 import Foundation
 import HDF5Store
+import MNIST
 import NeuralEngine
 import PipelineCore
 
@@ -13,6 +14,9 @@ import PipelineCore
 /// the paper's `1 - max_c p_c` (least confidence) unless `singlePassVariationRatios` asks for
 /// the mode count, which is also 0 everywhere (random selection).
 /// The artifact stores training-set indices, never subset positions.
+///
+/// BatchBALD scores with consistent MC dropout, stores every point's BALD score (its first
+/// greedy step) and the batch it chose (``PoolScores/batch``), which the acquire stage takes.
 public struct ScoreStage: Stage {
   /// The scoring's semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {
@@ -33,6 +37,17 @@ public struct ScoreStage: Stage {
     public var ensembleSize: Int?
     /// How the ensemble's members predict; nil unless the source is a deep ensemble.
     public var ensembleDropout: EnsembleDropout?
+    /// `consistent` when the MC-dropout passes share one mask per pass (always for BatchBALD);
+    /// nil for independent masks or no MC dropout (so that it splits no other cache key).
+    public var masks: MonteCarloMasks?
+    /// BatchBALD's batch size b (the acquire count); nil for every other function.
+    public var batch: Int?
+    /// BatchBALD's joint-configuration budget; nil for every other function.
+    public var configurations: Int?
+    /// On Repeated MNIST, the copies of each image: the subset is drawn as whole groups of
+    /// copies (so that a scored image's copies are scored with it, as in the whole pool of
+    /// Kirsch et al.); nil on MNIST.
+    public var copies: Int?
 
     /// The parameters; `singlePassVariationRatios` is kept only for deterministic Variation
     /// Ratios, the ensemble's only for ensembles, and `mcSamples` is normalised to 1 where no
@@ -44,7 +59,11 @@ public struct ScoreStage: Stage {
       poolSubset: Int,
       singlePassVariationRatios: SinglePassVariationRatios,
       ensembleSize: Int = 1,
-      ensembleDropout: EnsembleDropout = .off
+      ensembleDropout: EnsembleDropout = .off,
+      masks: MonteCarloMasks = .independent,
+      batch: Int = 0,
+      configurations: Int = 0,
+      dataset: DatasetVariant = .mnist
     ) {
       self.function = function
       self.model = model
@@ -56,6 +75,11 @@ public struct ScoreStage: Stage {
         model == .deterministic && function == .varRatios ? singlePassVariationRatios : nil
       self.ensembleSize = model == .deepEnsemble ? ensembleSize : nil
       self.ensembleDropout = model == .deepEnsemble ? ensembleDropout : nil
+      let joint = function.choosesBatchJointly
+      self.masks = usesMC && (joint || masks == .consistent) ? .consistent : nil
+      self.batch = joint ? batch : nil
+      self.configurations = joint ? configurations : nil
+      if case .repeated(let copies, _) = dataset { self.copies = copies }
     }
 
     /// How the stage turns its networks into probability samples.
@@ -63,7 +87,8 @@ public struct ScoreStage: Stage {
       PredictiveSamples(
         source: model,
         mcSamples: mcSamples,
-        ensembleDropout: ensembleDropout ?? .off
+        ensembleDropout: ensembleDropout ?? .off,
+        masks: masks ?? .independent
       )
     }
 
@@ -100,8 +125,17 @@ public struct ScoreStage: Stage {
   public func run(_ context: StageContext) throws {
     let set = try LabelledSet(contentsOf: context.inputURL("labelled"))
     var generator = SeededGenerator(seed: context.seed ?? 0)
-    let subset = Self.subset(of: set.pool, size: parameters.poolSubset, using: &generator)
+    let size =
+      parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
+    let subset = try Self.drawSubset(
+      pool: set.pool,
+      size: size,
+      copies: parameters.copies,
+      trainingCount: { try resources.dataset(at: context.inputURL("data")).facts.trainingCount },
+      generator: &generator
+    )
     var scores = [Double](repeating: 0, count: subset.count)
+    var batch: BatchBALD.Batch?
     if parameters.function.needsPredictions && !subset.isEmpty {
       let data = try resources.dataset(at: context.inputURL("data"))
       let networks = try PredictiveSamples.networks(
@@ -119,6 +153,18 @@ public struct ScoreStage: Stage {
       }
       // For one pass, `var-ratios-mean` is exactly the paper's 1 - max_c p_c.
       scores = parameters.effectiveFunction.scores(probabilities)
+      if let size = parameters.batch {
+        do {
+          batch = try BatchBALD.select(
+            probabilities,
+            count: size,
+            configurationBudget: parameters.configurations ?? 0,
+            using: &generator
+          )
+        } catch {
+          throw ExperimentError.infeasible("\(error) (scoring \(context.id))")
+        }
+      }
     }
     if let bad = scores.firstIndex(where: { $0.isNaN }) {
       throw ExperimentError.nonFinite(
@@ -127,11 +173,63 @@ public struct ScoreStage: Stage {
           + "acquisition"
       )
     }
-    try PoolScores(
+    var artifact = PoolScores(
       subset: subset,
       scores: scores,
       function: parameters.function.rawValue,
       model: parameters.model.rawValue
-    ).write(to: context.outputURL("scores"))
+    )
+    if let batch {
+      artifact.batch = batch.picked.map { subset[$0] }
+      artifact.batchGains = batch.gains
+    }
+    try artifact.write(to: context.outputURL("scores"))
+  }
+
+  /// The scored subset: a uniform draw of `size` pool points without replacement, sorted (in
+  /// pool order, for readability); on Repeated MNIST (`copies` not nil) then redrawn as whole
+  /// groups of copies (``subsetOfCopies(pool:size:copies:trainingCount:generator:)``).
+  static func drawSubset(
+    pool: [Int],
+    size: Int,
+    copies: Int?,
+    trainingCount: () throws -> Int,
+    generator: inout SeededGenerator
+  ) throws -> [Int] {
+    let subset = Self.subset(of: pool, size: size, using: &generator)
+    guard let copies else { return subset }
+    return try subsetOfCopies(
+      pool: pool,
+      size: size,
+      copies: copies,
+      trainingCount: trainingCount(),
+      generator: &generator
+    )
+  }
+
+  /// A subset of `size` pool points drawn as whole groups of copies: the training split holds
+  /// `copies` copies one after another (image `i`'s copies are `i + j · trainingCount / copies`),
+  /// the groups of the pool are shuffled, and whole groups are taken until `size` points (the
+  /// last group cut short), sorted.
+  static func subsetOfCopies(
+    pool: [Int],
+    size: Int,
+    copies: Int,
+    trainingCount: Int,
+    generator: inout SeededGenerator
+  ) throws -> [Int] {
+    let base = trainingCount / copies
+    guard base * copies == trainingCount else {
+      throw ExperimentError.infeasible(
+        "a training split of \(trainingCount) images is not \(copies) copies of one set"
+      )
+    }
+    var groups: [Int: [Int]] = [:]
+    for index in pool { groups[index % base, default: []].append(index) }
+    var subset: [Int] = []
+    for group in groups.keys.sorted().shuffled(using: &generator) where subset.count < size {
+      subset += groups[group]!.prefix(size - subset.count)
+    }
+    return subset.sorted()
   }
 }

@@ -9,8 +9,24 @@ public struct BenchmarkResult: Sendable, Hashable, Codable {
   public var itemsPerSecond: Double
   /// What one item is.
   public var itemUnit: String
-  /// Floating-point operations per second, in units of 10^9, from the analytic FLOP count.
+  /// Floating-point operations per second, in units of 10^9, from the analytic FLOP count
+  /// (0 where none is counted).
   public var gflops: Double
+
+  /// Creates a result from its values.
+  public init(
+    name: String,
+    seconds: Double,
+    itemsPerSecond: Double,
+    itemUnit: String,
+    gflops: Double
+  ) {
+    self.name = name
+    self.seconds = seconds
+    self.itemsPerSecond = itemsPerSecond
+    self.itemUnit = itemUnit
+    self.gflops = gflops
+  }
 }
 
 /// Times the engine on the paper's workloads with random data of MNIST shape.

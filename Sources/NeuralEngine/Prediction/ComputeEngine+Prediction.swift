@@ -9,6 +9,22 @@ public enum MonteCarloStrategy: Sendable, Hashable, Codable {
   case fullPasses
 }
 
+/// Which dropout masks the `T` passes of Monte Carlo dropout draw.
+///
+/// The raw values are the spellings of `--set mc-dropout-masks=...` and of cache keys.
+public enum MonteCarloMasks: String, Sendable, Hashable, Codable, CaseIterable {
+  /// A mask per image and pass (what Keras' `predict_stochastic` and the paper do): each
+  /// image sees its own `T` weight samples. Right for scores of one point at a time (BALD).
+  case independent
+  /// *Consistent* MC dropout (Kirsch et al. 2019): one mask per pass, shared by every image,
+  /// so that all images see the same `T` weight samples, as a joint over several points
+  /// (BatchBALD) needs. The mask of pass `t` is the one image 0 gets in pass `t` of the
+  /// independent mode. With a shared mask the head's products become masked-weight products:
+  /// the columns of `fc1.weight` and `fc2.weight` are masked once per pass and every image
+  /// goes through one matrix product.
+  case consistent
+}
+
 extension ComputeEngine {
   // MARK: - Deterministic prediction
 
@@ -58,6 +74,8 @@ extension ComputeEngine {
   ///
   /// - Parameters:
   ///   - samples: `T`, the number of stochastic passes.
+  ///   - masks: a mask per image and pass, or one per pass shared by all images
+  ///     (``MonteCarloMasks/consistent``; shared features only).
   ///   - batchSize: images per convolution pass; memory is proportional to it (and to
   ///     `headRows`), not to `N`.
   ///   - headRows: the most rows `T·chunk` of one head product in ``MonteCarloStrategy/sharedFeatures``
@@ -68,10 +86,15 @@ extension ComputeEngine {
     samples: Int,
     generator: inout SeededGenerator,
     strategy: MonteCarloStrategy = .sharedFeatures,
+    masks: MonteCarloMasks = .independent,
     batchSize: Int = 128,
     headRows: Int = 2048
   ) throws -> Tensor {
     precondition(samples > 0, "Monte Carlo prediction needs at least one sample")
+    precondition(
+      masks == .independent || strategy == .sharedFeatures,
+      "consistent masks run on the shared-features path"
+    )
     let architecture = model.architecture
     let count = Self.imageCount(images, architecture)
     let classes = architecture.classCount
@@ -84,6 +107,7 @@ extension ComputeEngine {
         samples: samples,
         seed: seed,
         deterministic: false,
+        masks: masks,
         batchSize: batchSize,
         headRows: headRows
       ).monteCarlo
@@ -141,6 +165,7 @@ extension ComputeEngine {
       samples: samples,
       seed: generator.next(),
       deterministic: true,
+      masks: .independent,
       batchSize: batchSize,
       headRows: headRows
     )
@@ -157,6 +182,7 @@ extension ComputeEngine {
     samples: Int,
     seed: UInt64,
     deterministic: Bool,
+    masks: MonteCarloMasks,
     batchSize: Int,
     headRows: Int
   ) throws -> (deterministic: [Float], monteCarlo: Tensor) {
@@ -169,7 +195,8 @@ extension ComputeEngine {
       model: model,
       samples: samples,
       rowBudget: max(headRows, samples),
-      seed: seed
+      seed: seed,
+      masks: masks
     )
     try images.withUnsafeBufferPointer { pixels in
       try output.withUnsafeMutableBufferPointer { output in
@@ -230,8 +257,14 @@ private final class MonteCarloHead {
   private let seed: UInt64
   private let imagesPerBlock: Int
   private let head: DenseHead
+  /// Consistent masks: per pass `t`, the mask of the features (`[F]`, row `t`) and of the
+  /// hidden units (`[H]`), 0 or `1 / (1 - rate)`; empty for independent masks.
+  private let featureMasks: [[Float]]
+  private let hiddenMasks: [[Float]]
+  /// The parameters of the pass being run, with masked weight columns (consistent masks).
+  private var masked: ModelParameters
 
-  init(model: BayesianCNN, samples: Int, rowBudget: Int, seed: UInt64) {
+  init(model: BayesianCNN, samples: Int, rowBudget: Int, seed: UInt64, masks: MonteCarloMasks) {
     self.model = model
     self.samples = samples
     self.seed = seed
@@ -241,6 +274,58 @@ private final class MonteCarloHead {
       capacity: imagesPerBlock * samples,
       training: false
     )
+    let a = model.architecture
+    let passes = masks == .consistent ? samples : 0
+    featureMasks = (0..<passes).map {
+      Self.consistentMask($0, layer: 0, units: a.featureCount, rate: a.featureDropout, seed: seed)
+    }
+    hiddenMasks = (0..<passes).map {
+      Self.consistentMask($0, layer: 1, units: a.hiddenUnits, rate: a.hiddenDropout, seed: seed)
+    }
+    masked = model.parameters
+  }
+
+  /// The mask every image gets in consistent pass `sample`: the one ``DenseHead/DropoutAssignment``
+  /// gives image row 0 of that pass.
+  static func consistentMask(
+    _ sample: Int,
+    layer: Int,
+    units: Int,
+    rate: Float,
+    seed: UInt64
+  )
+    -> [Float]
+  {
+    var mask = [Float](repeating: 0, count: units)
+    var generator = DropoutMaskSampler.rowGenerator(
+      seed: seed,
+      layer: layer,
+      sample: sample,
+      row: 0
+    )
+    mask.withUnsafeMutableBufferPointer { mask in
+      DropoutMaskSampler(rate: rate).fill(mask.baseAddress!, count: units, generator: &generator)
+    }
+    return mask
+  }
+
+  /// Loads pass `sample`'s masks into ``masked``: `(x ∘ m) · Wᵀ = x · (W ∘ 1mᵀ)ᵀ`, so dropping
+  /// input unit `j` is zeroing (or scaling) column `j` of the layer's weight `[out, in]`.
+  private func loadConsistentPass(_ sample: Int) {
+    func mask(_ weight: inout Tensor, _ source: Tensor, _ units: [Float]) {
+      let inputs = units.count
+      source.withUnsafeBufferPointer { source in
+        weight.withUnsafeMutableBufferPointer { weight in
+          for row in 0..<(weight.count / inputs) {
+            for column in 0..<inputs {
+              weight[row * inputs + column] = source[row * inputs + column] * units[column]
+            }
+          }
+        }
+      }
+    }
+    mask(&masked.fc1Weight, model.parameters.fc1Weight, featureMasks[sample])
+    mask(&masked.fc2Weight, model.parameters.fc2Weight, hiddenMasks[sample])
   }
 
   /// Writes `[T, ·, C]` probabilities of images `firstImage..<firstImage+imageCount` (whose
@@ -253,6 +338,27 @@ private final class MonteCarloHead {
     output: UnsafeMutablePointer<Float>
   ) {
     let c = model.architecture.classCount
+    if !featureMasks.isEmpty {
+      // Consistent masks: per pass, the weights masked once, then every image of the batch
+      // through them.
+      for sample in 0..<samples {
+        loadConsistentPass(sample)
+        for blockStart in stride(from: 0, to: imageCount, by: head.capacity) {
+          let m = min(head.capacity, imageCount - blockStart)
+          head.forward(
+            parameters: masked,
+            features: UnsafePointer(features + blockStart * model.architecture.featureCount),
+            rows: m,
+            dropout: nil
+          )
+          (output + (sample * totalImages + firstImage + blockStart) * c).update(
+            from: head.probabilities.pointer,
+            count: m * c
+          )
+        }
+      }
+      return
+    }
     for blockStart in stride(from: 0, to: imageCount, by: imagesPerBlock) {
       let m = min(imagesPerBlock, imageCount - blockStart)
       let rows = samples * m

@@ -1,4 +1,6 @@
+import Acquisition
 import ArgumentParser
+import Experiments
 import Foundation
 import NeuralEngine
 
@@ -10,8 +12,12 @@ struct Bench: ParsableCommand {
       Workloads (random data of MNIST shape, batch 128, all cores): train_1000 and train_20 \
       (50 epochs on 1000 / 20 images), score_mc_fast and score_mc_naive (a 2000-image pool, T \
       passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images), \
-      gemm_reference (a large square sgemm through oneDNN: the machine's practical peak). \
-      Compare with ../shared/bench/torch_reference.py run in the same sitting.
+      gemm_reference (a large square sgemm through oneDNN: the machine's practical peak), \
+      score_bald and score_batchbald (a round's whole scoring of the 2000-image pool: T passes \
+      with independent masks and the BALD scores, or T consistent passes and the greedy \
+      BatchBALD batch of acquire-count = 10 with the paper profile's \
+      batchbald-configurations). Compare with ../shared/bench/torch_reference.py run in the \
+      same sitting.
       """
   )
 
@@ -30,7 +36,11 @@ struct Bench: ParsableCommand {
 
   func run() throws {
     let workloads = only.map { Set($0.split(separator: ",").map(String.init)) }
-    let results = try EngineBenchmark.run(mcSamples: mcSamples, workloads: workloads)
+    let engineWorkloads = workloads?.subtracting(Self.acquisitionWorkloads)
+    var results =
+      engineWorkloads?.isEmpty == true
+      ? [] : try EngineBenchmark.run(mcSamples: mcSamples, workloads: engineWorkloads)
+    results += try acquisitionResults(workloads)
     if json {
       var object: [String: [String: Double]] = [:]
       for result in results {
@@ -64,6 +74,74 @@ struct Bench: ParsableCommand {
         String(format: "fast MC scoring is %.1fx faster than naive", naive.seconds / fast.seconds)
       )
     }
+  }
+}
+
+extension Bench {
+  static let acquisitionWorkloads: Set<String> = ["score_bald", "score_batchbald"]
+
+  /// A round's scoring with BALD (independent masks) and with BatchBALD (consistent masks and
+  /// the greedy batch), each once after a warm-up, on 2000 random images with a freshly
+  /// initialised paper model: BatchBALD's cost does not depend on the values it scores.
+  func acquisitionResults(_ workloads: Set<String>?) throws -> [BenchmarkResult] {
+    let wanted = Self.acquisitionWorkloads.filter { workloads?.contains($0) ?? true }.sorted()
+    guard !wanted.isEmpty else { return [] }
+    let engine = try ComputeEngine()
+    var generator = SeededGenerator(root: 0, path: ["benchmark", "acquisition"])
+    let model = BayesianCNN(generator: &generator)
+    let poolSize = ExperimentParameters.paper.poolSubset
+    let pixels = model.architecture.pixelCount
+    let pool = Tensor(
+      shape: [
+        poolSize, model.architecture.inputChannels, model.architecture.imageSize,
+        model.architecture.imageSize,
+      ],
+      scalars: (0..<(poolSize * pixels)).map { _ in generator.nextUniformFloat() }
+    )
+    var results: [BenchmarkResult] = []
+    for name in wanted {
+      let consistent = name == "score_batchbald"
+      func score() throws {
+        let values = try engine.predictMonteCarlo(
+          model,
+          images: pool,
+          samples: mcSamples,
+          generator: &generator,
+          masks: consistent ? .consistent : .independent
+        )
+        let probabilities = MCProbabilities(
+          passes: mcSamples,
+          points: poolSize,
+          classes: model.architecture.classCount,
+          values: values.scalars
+        )
+        if consistent {
+          _ = try BatchBALD.select(
+            probabilities,
+            count: ExperimentParameters.paper.acquireCount,
+            configurationBudget: ExperimentParameters.paper.batchBALDConfigurations,
+            using: &generator
+          )
+        } else {
+          _ = AcquisitionFunction.bald.scores(probabilities)
+        }
+      }
+      try score()  // warm-up: primitives and buffers
+      let start = DispatchTime.now().uptimeNanoseconds
+      try score()
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      let items = Double(poolSize * mcSamples)
+      results.append(
+        BenchmarkResult(
+          name: name,
+          seconds: seconds,
+          itemsPerSecond: items / seconds,
+          itemUnit: "images·T (scores included)",
+          gflops: 0
+        )
+      )
+    }
+    return results
   }
 }
 

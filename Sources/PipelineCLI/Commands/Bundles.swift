@@ -85,14 +85,16 @@ struct Export: ParsableCommand {
     try workspace.runner.sharingCache {
       let statuses = try workspace.runner.status(plan.graph)
       for cell in plan.cells {
-        var ids = shared + [ExperimentPlan.splitID(repetition: cell.repetition)]
+        // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
+        let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
+        var ids = data + [ExperimentPlan.splitID(repetition: cell.repetition, dataset: cell.dataset)]
         // The cell's stages and its calibrate stages (a group of their own).
         let groups = [cell.description, ExperimentPlan.calibrationGroup(cell)]
         ids += plan.graph.nodes.filter { groups.contains($0.group ?? "") }.map(\.id)
         var entries: [ResultBundle.Entry] = []
         for id in ids {
           guard case .cached(let key)? = statuses[id] else { continue }
-          let isData = shared.contains(id)
+          let isData = data.contains(id)
           entries.append(
             try store.bundleEntry(key: key) { name in
               !isData && (!heavy.contains(name) || included.contains(name))

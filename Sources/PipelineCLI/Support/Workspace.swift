@@ -313,6 +313,8 @@ struct Workspace {
       var seconds = 0.0
       var laterSeconds = 0.0
       var laterRounds = 0
+      var scoringSeconds = 0.0
+      var scoringRounds = 0
       var machines: [String: Int] = [:]
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
@@ -332,6 +334,10 @@ struct Workspace {
           {
             seconds += m.durationSeconds
             if round > 0 { laterSeconds += m.durationSeconds }
+            if stage == ExperimentPlan.stageID(cell, round: round, "score") {
+              scoringSeconds += m.durationSeconds
+              scoringRounds += 1
+            }
             machines[Self.machine(m.environment), default: 0] += 1
           }
         }
@@ -342,7 +348,8 @@ struct Workspace {
         roundsExecuted: executed,
         computeSeconds: seconds,
         computedBy: machines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) stages" },
-        secondsPerRound: laterRounds > 0 ? laterSeconds / Double(laterRounds) : nil
+        secondsPerRound: laterRounds > 0 ? laterSeconds / Double(laterRounds) : nil,
+        scoringSecondsPerRound: scoringRounds > 0 ? scoringSeconds / Double(scoringRounds) : nil
       )
     }
     let system = recorded?.system ?? SystemInfo.current()
