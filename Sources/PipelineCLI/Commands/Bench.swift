@@ -11,7 +11,10 @@ struct Bench: ParsableCommand {
       (50 epochs on 1000 / 20 images), score_mc_fast and score_mc_naive (a 2000-image pool, T \
       passes: shared convolutions vs T full passes), evaluate_10k (deterministic, 10,000 images), \
       gemm_reference (a large square sgemm through oneDNN: the machine's practical peak). \
-      Compare with ../shared/bench/torch_reference.py run in the same sitting.
+      Compare with ../shared/bench/torch_reference.py run in the same sitting. The output names \
+      the instruction set oneDNN runs (isa), the convolutions' implementations and the memory \
+      layouts they chose (oneDNN's notation: acdb = nhwc, aBcd8b = nChw8c, aBcd16b = nChw16c). \
+      --layout nhwc forces NHWC activations, to measure that path where oneDNN picks another.
       """
   )
 
@@ -24,28 +27,58 @@ struct Bench: ParsableCommand {
   @Option(help: "Run only these workloads (comma-separated names).")
   var only: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Activation layout of the convolutions: any (oneDNN's choice) or nhwc (forced).",
+      valueName: "layout"
+    )
+  )
+  var layout: ActivationLayoutPreference = .chosenByOneDNN
+
   func validate() throws {
     guard mcSamples >= 1 else { throw ValidationError("--mc-samples must be at least 1") }
   }
 
   func run() throws {
     let workloads = only.map { Set($0.split(separator: ",").map(String.init)) }
-    let results = try EngineBenchmark.run(mcSamples: mcSamples, workloads: workloads)
+    let results = try EngineBenchmark.run(
+      mcSamples: mcSamples,
+      workloads: workloads,
+      activationLayout: layout
+    )
+    let engine = try ComputeEngine(activationLayout: layout)
+    let (layouts, implementations) = try engine.convolutionLayouts()
     if json {
-      var object: [String: [String: Double]] = [:]
+      var object: [String: Any] = [
+        "isa": ComputeEngine.instructionSet,
+        "onednn": ComputeEngine.oneDNNVersion,
+        "activation_layout": layout.rawValue,
+        "kernel_lanes": ComputeEngine.kernelLanes,
+        "convolutions": ["conv1": implementations[0], "conv2": implementations[1]],
+        "layouts": Dictionary(uniqueKeysWithValues: layouts.map { ($0.role, $0.format) }),
+      ]
       for result in results {
         object[result.name] = [
           "seconds": result.seconds, "items_per_second": result.itemsPerSecond,
           "gflops": result.gflops,
         ]
       }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(object), as: UTF8.self))
+      let data = try JSONSerialization.data(
+        withJSONObject: object,
+        options: [.prettyPrinted, .sortedKeys]
+      )
+      print(String(decoding: data, as: UTF8.self))
       return
     }
-    let isa = (try? ComputeEngine().convolutionImplementation()) ?? "unknown"
-    print("oneDNN \(ComputeEngine.oneDNNVersion), convolution: \(isa), T = \(mcSamples)")
+    print(
+      "oneDNN \(ComputeEngine.oneDNNVersion), isa \(ComputeEngine.instructionSet), "
+        + "convolutions: \(implementations.joined(separator: ", ")), "
+        + "kernel lanes \(ComputeEngine.kernelLanes), T = \(mcSamples)"
+    )
+    print(
+      "layouts (\(layout.rawValue)): "
+        + layouts.map { "\($0.role) \($0.format)" }.joined(separator: ", ")
+    )
     print(
       "workload".padding(toLength: 16, withPad: " ", startingAt: 0)
         + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10)
@@ -72,3 +105,5 @@ extension String {
     count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }
+
+extension ActivationLayoutPreference: ExpressibleByArgument {}
