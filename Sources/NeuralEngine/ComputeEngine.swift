@@ -43,13 +43,16 @@ public final class ComputeEngine {
   public static var kernelLanes: Int { KernelVectorWidth.machine }
 
   /// The physical layouts (oneDNN's notation, e.g. `acdb` for `nhwc`, `aBcd8b` for
-  /// `nChw8c`) of a training stack's convolution memories, by role, and the implementations of
-  /// its two convolutions.
+  /// `nChw8c`) of the convolution memories of a training or an inference stack, by role, and
+  /// the implementations oneDNN chose for its two convolutions (training and inference may
+  /// differ: oneDNN 2.6 on AVX-512 runs inference on `brgconv` in `nhwc` and training on
+  /// `jit:avx512_core` in `nChw16c`).
   public func convolutionLayouts(
+    training: Bool,
     for architecture: BayesianCNN.Architecture = .paper,
     batch: Int = 128
   ) throws -> (layouts: [(role: String, format: String)], implementations: [String]) {
-    let stack = try workspace(architecture: architecture, batch: batch, training: true)
+    let stack = try workspace(architecture: architecture, batch: batch, training: training)
       .convolution
     return (stack.layouts, [stack.firstImplementation, stack.implementation])
   }

@@ -25,7 +25,9 @@ enum OneDNNLibrary {
   /// The instruction set oneDNN's kernels use on this CPU, in oneDNN's words (e.g.
   /// "avx512_core_bf16", "avx2").
   static var instructionSet: String {
-    dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()).map { String(cString: $0) } ?? "unknown"
+    let name = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()).map { String(cString: $0) }
+    guard let name else { return "unknown" }
+    return name.hasPrefix("cpu_isa_") ? String(name.dropFirst("cpu_isa_".count)) : name
   }
 
   /// Whether oneDNN runs AVX-512 (`avx512_core` or a superset) kernels on this CPU.
@@ -136,9 +138,13 @@ struct MemoryDescriptor: Equatable {
     }
     let inner = (0..<Int(blocking.inner_nblks)).map { (size: blocks[$0], dimension: indices[$0]) }
     let letters = Array("abcdefghijkl")
-    // Outermost first; ties (dimensions of size 1) keep the logical order.
-    let order = (0..<count).sorted {
-      strides[$0] > strides[$1] || (strides[$0] == strides[$1] && $0 < $1)
+    // Outermost first. Equal strides come from dimensions of size 1, whose stride says
+    // nothing: those go inside the others (oneDNN's tags put them there), else logical order.
+    let dims = withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self)) }
+    let order = (0..<count).sorted { x, y in
+      if strides[x] != strides[y] { return strides[x] > strides[y] }
+      if (dims[x] == 1) != (dims[y] == 1) { return dims[y] == 1 }
+      return x < y
     }
     let outer = order.map { dimension in
       let letter = String(letters[dimension])

@@ -47,16 +47,26 @@ struct Bench: ParsableCommand {
       activationLayout: layout
     )
     let engine = try ComputeEngine(activationLayout: layout)
-    let (layouts, implementations) = try engine.convolutionLayouts()
+    let passes = try [("inference", false), ("training", true)].map { name, training in
+      (name, try engine.convolutionLayouts(training: training))
+    }
     if json {
       var object: [String: Any] = [
         "isa": ComputeEngine.instructionSet,
         "onednn": ComputeEngine.oneDNNVersion,
         "activation_layout": layout.rawValue,
         "kernel_lanes": ComputeEngine.kernelLanes,
-        "convolutions": ["conv1": implementations[0], "conv2": implementations[1]],
-        "layouts": Dictionary(uniqueKeysWithValues: layouts.map { ($0.role, $0.format) }),
       ]
+      object["convolutions"] = Dictionary(
+        uniqueKeysWithValues: passes.map { name, stack in
+          (name, ["conv1": stack.implementations[0], "conv2": stack.implementations[1]])
+        }
+      )
+      object["layouts"] = Dictionary(
+        uniqueKeysWithValues: passes.map { name, stack in
+          (name, Dictionary(uniqueKeysWithValues: stack.layouts.map { ($0.role, $0.format) }))
+        }
+      )
       for result in results {
         object[result.name] = [
           "seconds": result.seconds, "items_per_second": result.itemsPerSecond,
@@ -72,13 +82,15 @@ struct Bench: ParsableCommand {
     }
     print(
       "oneDNN \(ComputeEngine.oneDNNVersion), isa \(ComputeEngine.instructionSet), "
-        + "convolutions: \(implementations.joined(separator: ", ")), "
-        + "kernel lanes \(ComputeEngine.kernelLanes), T = \(mcSamples)"
+        + "kernel lanes \(ComputeEngine.kernelLanes), activations \(layout.rawValue), "
+        + "T = \(mcSamples)"
     )
-    print(
-      "layouts (\(layout.rawValue)): "
-        + layouts.map { "\($0.role) \($0.format)" }.joined(separator: ", ")
-    )
+    for (name, stack) in passes {
+      print(
+        "\(name): \(stack.implementations.joined(separator: " / ")); "
+          + stack.layouts.map { "\($0.role) \($0.format)" }.joined(separator: ", ")
+      )
+    }
     print(
       "workload".padding(toLength: 16, withPad: " ", startingAt: 0)
         + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10)
