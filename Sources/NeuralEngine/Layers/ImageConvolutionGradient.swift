@@ -61,8 +61,7 @@ enum ImageConvolutionGradient {
     biasGradient: UnsafeMutablePointer<Float>,
     scratch: Scratch
   ) {
-    let lanes = min(activationLayout.kernelLanes, gradientLayout.kernelLanes)
-    if lanes == 16 {
+    func run<V: KernelVector>(_ lanes: V.Type) {
       backward(
         images: images,
         inputChannels: inputChannels,
@@ -75,23 +74,13 @@ enum ImageConvolutionGradient {
         weightGradient: weightGradient,
         biasGradient: biasGradient,
         scratch: scratch,
-        lanes: SIMD16<Float>.self
+        lanes: lanes
       )
+    }
+    if min(activationLayout.kernelLanes, gradientLayout.kernelLanes) == 16 {
+      run(SIMD16<Float>.self)
     } else {
-      backward(
-        images: images,
-        inputChannels: inputChannels,
-        imageSize: imageSize,
-        kernelSize: kernelSize,
-        activations: activations,
-        activationLayout: activationLayout,
-        activationGradient: activationGradient,
-        gradientLayout: gradientLayout,
-        weightGradient: weightGradient,
-        biasGradient: biasGradient,
-        scratch: scratch,
-        lanes: SIMD8<Float>.self
-      )
+      run(SIMD8<Float>.self)
     }
   }
 

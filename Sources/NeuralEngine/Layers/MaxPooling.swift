@@ -19,11 +19,10 @@ enum MaxPooling {
     layout: ActivationLayout,
     pooled: UnsafeMutablePointer<Float>
   ) {
-    if layout.kernelLanes == 16 {
-      forward(source: source, layout: layout, pooled: pooled, lanes: SIMD16<Float>.self)
-    } else {
-      forward(source: source, layout: layout, pooled: pooled, lanes: SIMD8<Float>.self)
+    func run<V: KernelVector>(_ lanes: V.Type) {
+      forward(source: source, layout: layout, pooled: pooled, lanes: lanes)
     }
+    if layout.kernelLanes == 16 { run(SIMD16<Float>.self) } else { run(SIMD8<Float>.self) }
   }
 
   /// ``forward(source:layout:pooled:)`` in vectors of `V` (any layout, any width).
@@ -82,23 +81,16 @@ enum MaxPooling {
     pooledGradient: UnsafePointer<Float>,
     sourceGradient: UnsafeMutablePointer<Float>
   ) {
-    if layout.kernelLanes == 16 {
+    func run<V: KernelVector>(_ lanes: V.Type) {
       backwardThroughReLU(
         source: source,
         layout: layout,
         pooledGradient: pooledGradient,
         sourceGradient: sourceGradient,
-        lanes: SIMD16<Float>.self
-      )
-    } else {
-      backwardThroughReLU(
-        source: source,
-        layout: layout,
-        pooledGradient: pooledGradient,
-        sourceGradient: sourceGradient,
-        lanes: SIMD8<Float>.self
+        lanes: lanes
       )
     }
+    if layout.kernelLanes == 16 { run(SIMD16<Float>.self) } else { run(SIMD8<Float>.self) }
   }
 
   /// ``backwardThroughReLU(source:layout:pooledGradient:sourceGradient:)`` in vectors of `V`.
