@@ -10,6 +10,8 @@ public final class ComputeEngine {
   let context: DNNLContext
   /// The layout of the convolutions' activations in every workspace of this engine.
   public let activationLayout: ActivationLayoutPreference
+  /// The widest vector of the hand-written kernels in this engine's workspaces.
+  let kernelLanes: Int
   private var workspaces: [WorkspaceKey: ModelWorkspace] = [:]
   private var recentlyUsed: [WorkspaceKey] = []
   /// How many batch sizes stay cached; active learning meets many last-batch sizes, and a
@@ -27,9 +29,16 @@ public final class ComputeEngine {
   ///   a benchmark asks for another. Another layout may run other convolution kernels, whose
   ///   sums differ in rounding; the hand-written kernels give the same bits on every layout.
   /// - Throws: ``NeuralEngineError/oneDNN(operation:status:)`` if oneDNN cannot start.
-  public init(activationLayout: ActivationLayoutPreference = .chosenByOneDNN) throws {
+  public convenience init(activationLayout: ActivationLayoutPreference = .chosenByOneDNN) throws {
+    try self.init(activationLayout: activationLayout, kernelLanes: KernelVectorWidth.machine)
+  }
+
+  /// An engine whose kernels use at most `kernelLanes` lanes (16 or 8), for tests that compare
+  /// the widths.
+  init(activationLayout: ActivationLayoutPreference, kernelLanes: Int) throws {
     context = try DNNLContext()
     self.activationLayout = activationLayout
+    self.kernelLanes = kernelLanes
   }
 
   /// The oneDNN version the engine runs on, e.g. "2.6.3".
@@ -85,7 +94,8 @@ public final class ComputeEngine {
       batch: batch,
       training: training,
       context: context,
-      activationLayout: activationLayout
+      activationLayout: activationLayout,
+      kernelLanes: kernelLanes
     )
     workspaces[key] = created
     return created

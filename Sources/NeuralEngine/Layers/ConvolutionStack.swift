@@ -72,6 +72,9 @@ final class ConvolutionStack {
   /// `conv1.weights`, `conv2.weights`, and in training stacks the layouts of the backward
   /// primitives' arguments.
   let layouts: [(role: String, format: String)]
+  /// The lanes the pooling kernels run with (16 or 8), from the pool input's layout and the
+  /// kernel width limit.
+  let poolingLanes: Int
   /// How many times ``prepareWeights()`` has run (for tests of when weights are reordered).
   private(set) var weightPreparations = 0
 
@@ -86,13 +89,17 @@ final class ConvolutionStack {
   private var forwardSteps: [Step] = []
   private var backwardSteps: [Step] = []
 
-  /// - Parameter activations: the layout of the convolutions' activations (and their
-  ///   gradients): oneDNN's choice, or `nhwc` forced.
+  /// - Parameters:
+  ///   - activations: the layout of the convolutions' activations (and their gradients):
+  ///     oneDNN's choice, or `nhwc` forced.
+  ///   - kernelLanes: the widest vector of the hand-written kernels (16 or 8; the machine's
+  ///     by default). Every width gives the same bits; tests compare them.
   init(
     shape: Shape,
     training: Bool,
     context: DNNLContext,
-    activations: ActivationLayoutPreference = .chosenByOneDNN
+    activations: ActivationLayoutPreference = .chosenByOneDNN,
+    kernelLanes: Int = KernelVectorWidth.machine
   ) throws {
     precondition(shape.batch > 0 && shape.pooledSize > 0, "convolution stack too small: \(shape)")
     self.shape = shape
@@ -180,7 +187,9 @@ final class ConvolutionStack {
       )
     )
     // 2x2 max-pool by hand, straight into the plain (channel, row, column) feature order
-    let (poolSource, poolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    var (poolSource, poolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    poolLayout.laneLimit = kernelLanes
+    poolingLanes = poolLayout.kernelLanes
     let plainFeatures = try MemoryDescriptor(dimensions: [n, c, p, p], layout: .nchw)
     let features = try DNNLMemory(plainFeatures, in: context)
     self.features = features
@@ -274,12 +283,14 @@ final class ConvolutionStack {
       )
     )
     // ReLU1 backward and conv1 weight/bias gradients by hand (the images need no gradient)
-    let (activations, activationLayout) = try Self.kernelReadable(conv1Output, context, &backward)
-    let (activationGradient, gradientLayout) = try Self.kernelReadable(
+    var (activations, activationLayout) = try Self.kernelReadable(conv1Output, context, &backward)
+    var (activationGradient, gradientLayout) = try Self.kernelReadable(
       conv1OutputGradient,
       context,
       &backward
     )
+    activationLayout.laneLimit = kernelLanes
+    gradientLayout.laneLimit = kernelLanes
     let images = input
     let scratch = ImageConvolutionGradient.Scratch(
       channels: c,

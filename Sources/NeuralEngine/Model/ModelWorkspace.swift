@@ -17,7 +17,8 @@ final class ModelWorkspace {
     batch: Int,
     training: Bool,
     context: DNNLContext,
-    activationLayout: ActivationLayoutPreference = .chosenByOneDNN
+    activationLayout: ActivationLayoutPreference = .chosenByOneDNN,
+    kernelLanes: Int = KernelVectorWidth.machine
   ) throws {
     self.architecture = architecture
     self.batch = batch
@@ -25,7 +26,8 @@ final class ModelWorkspace {
       shape: architecture.convolutionShape(batch: batch),
       training: training,
       context: context,
-      activations: activationLayout
+      activations: activationLayout,
+      kernelLanes: kernelLanes
     )
     head = DenseHead(architecture: architecture, capacity: batch, training: training)
     labels = ScratchBuffer(count: batch, zero: 0)

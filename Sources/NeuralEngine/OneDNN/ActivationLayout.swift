@@ -23,6 +23,9 @@ struct ActivationLayout: Equatable, Sendable {
   private let rowStride: Int
   private let columnStride: Int
   private let offset: Int
+  /// The widest vector the kernels may use on this layout (16 or 8): the machine's
+  /// (``KernelVectorWidth/machine``) unless the owner of the buffer says otherwise.
+  var laneLimit = KernelVectorWidth.machine
 
   /// A layout from oneDNN's blocking description (`dimensions` and `strides` as `[N, C, H, W]`).
   init(dimensions: [Int], channelBlock: Int, strides: [Int], offset: Int) {
@@ -42,10 +45,11 @@ struct ActivationLayout: Equatable, Sendable {
     channelBlock > 1 ? channelBlock % lanes == 0 : blockStride == 1
   }
 
-  /// The vector width the kernels use on this layout: 16 lanes where the machine has AVX-512
-  /// (``KernelVectorWidth/machine``) and the layout keeps 16 channels adjacent, else 8.
+  /// The vector width the kernels use on this layout: 16 lanes where ``laneLimit`` allows it
+  /// (by default where the machine has AVX-512) and the layout keeps 16 channels adjacent,
+  /// else 8.
   var kernelLanes: Int {
-    KernelVectorWidth.machine == 16 && hasContiguousLanes(16) && channels % 16 == 0 ? 16 : 8
+    laneLimit >= 16 && hasContiguousLanes(16) && channels % 16 == 0 ? 16 : 8
   }
 
   /// The index of element `(n, c, h, w)`.
