@@ -131,7 +131,9 @@ final class ConvolutionStack {
     var forward: [Step] = []
     // conv1 + bias + ReLU
     let conv1 = try context.convolutionForward(
-      source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: .any),
+      // (Forced NHWC asks for NHWC images too: with `any` there, oneDNN 2.6 falls back to its
+      // reference convolution for an NHWC destination.)
+      source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: requestedLayout),
       weights: MemoryDescriptor(dimensions: [c, cin, k, k], layout: .any),
       bias: biasDescriptor,
       destination: activation(s1),
