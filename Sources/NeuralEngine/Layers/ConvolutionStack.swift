@@ -16,7 +16,7 @@
 /// each time the caller writes them (once per model for prediction, once per step for
 /// training), never inside ``forward()``.
 ///
-/// Three steps are hand-written kernels on oneDNN's blocked buffers instead of primitives,
+/// Three steps are hand-written kernels on oneDNN's buffers instead of primitives,
 /// because they are memory-bound passes that fuse: the max-pool writes the plain features
 /// directly (``MaxPooling``); its backward folds in ReLU2's; and conv1's weight gradient folds
 /// in ReLU1's backward and reads the single-channel images unpadded
@@ -189,7 +189,8 @@ final class ConvolutionStack {
       )
     )
     // 2x2 max-pool by hand, straight into the plain (channel, row, column) feature order
-    var (poolSource, poolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    let (poolSource, readablePoolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    var poolLayout = readablePoolLayout
     poolLayout.laneLimit = kernelLanes
     poolingLanes = poolLayout.kernelLanes
     let plainFeatures = try MemoryDescriptor(dimensions: [n, c, p, p], layout: .nchw)
@@ -285,12 +286,17 @@ final class ConvolutionStack {
       )
     )
     // ReLU1 backward and conv1 weight/bias gradients by hand (the images need no gradient)
-    var (activations, activationLayout) = try Self.kernelReadable(conv1Output, context, &backward)
-    var (activationGradient, gradientLayout) = try Self.kernelReadable(
+    let (activations, readableActivations) = try Self.kernelReadable(
+      conv1Output,
+      context,
+      &backward
+    )
+    let (activationGradient, readableGradient) = try Self.kernelReadable(
       conv1OutputGradient,
       context,
       &backward
     )
+    var (activationLayout, gradientLayout) = (readableActivations, readableGradient)
     activationLayout.laneLimit = kernelLanes
     gradientLayout.laneLimit = kernelLanes
     let images = input
