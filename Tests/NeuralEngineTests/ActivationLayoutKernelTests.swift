@@ -4,10 +4,11 @@ import Testing
 @testable import NeuralEngine
 
 /// The hand-written kernels on every activation layout they accept, built by hand rather than
-/// chosen by oneDNN: this machine's oneDNN picks `nChw8c`, an AVX-512 machine's `nChw16c`, and
-/// the gathered-lane path serves everything else. Each layout must give the plain layout's
-/// results exactly (the kernels sum in the same order whatever the layout) and match a
-/// nested-loop reference.
+/// chosen by oneDNN (an AVX2 machine's oneDNN picks `nChw8c`, an AVX-512 machine's `nhwc` or
+/// `nChw16c`, and the gathered-lane path serves everything else), in both vector widths
+/// (SIMD8, and SIMD16 where AVX-512 is present). Each layout and width must give the plain
+/// layout's results exactly (the kernels sum in the same order whatever the layout and width)
+/// and match a nested-loop reference.
 @Suite struct ActivationLayoutKernelTests {
   /// How a test lays out `[N, C, H, W]`.
   enum Scheme: CustomTestStringConvertible, CaseIterable {
@@ -63,7 +64,34 @@ import Testing
   /// odd side, so the pool drops a row and a column.
   static let shapes = [(3, 12, 9), (2, 32, 8)]
 
-  static let cases = shapes.flatMap { shape in Scheme.allCases.map { (shape, $0) } }
+  /// The kernels' vector widths, each instantiated from the one generic definition.
+  enum Width: Int, CustomTestStringConvertible, CaseIterable {
+    case simd8 = 8, simd16 = 16
+
+    var testDescription: String { "SIMD\(rawValue)" }
+  }
+
+  static let cases = shapes.flatMap { shape in
+    Scheme.allCases.flatMap { scheme in Width.allCases.map { (shape, scheme, $0) } }
+  }
+
+  /// The width the kernels pick for each layout: 16 lanes only where the machine has AVX-512
+  /// and the layout keeps 16 channels adjacent (`nhwc`, `nChw16c`), 8 otherwise.
+  @Test func vectorWidthFollowsMachineAndLayout() {
+    let wide = KernelVectorWidth.machine == 16
+    #expect(KernelVectorWidth.machine == (OneDNNLibrary.hasAVX512 ? 16 : 8))
+    let expected: [Scheme: Int] = [
+      .nchw: 8, .nhwc: wide ? 16 : 8, .blocked4: 8, .blocked8: 8, .blocked16: wide ? 16 : 8,
+    ]
+    for scheme in Scheme.allCases {
+      #expect(scheme.layout(2, 32, 8, 8).0.kernelLanes == expected[scheme], "\(scheme)")
+      // A channel count 16 does not divide keeps 8 lanes.
+      #expect(scheme.layout(2, 24, 8, 8).0.kernelLanes == 8, "\(scheme)")
+    }
+    #expect(Scheme.nhwc.layout(1, 32, 4, 4).0.hasContiguousLanes(16))
+    #expect(!Scheme.blocked8.layout(1, 32, 4, 4).0.hasContiguousLanes(16))
+    #expect(!Scheme.nchw.layout(1, 32, 4, 4).0.hasContiguousLanes(8))
+  }
 
   /// Writes plain `[N, C, H, W]` values into a `layout` buffer; padding keeps `filler`.
   static func scatter(
@@ -111,7 +139,7 @@ import Testing
   }
 
   @Test(arguments: cases)
-  func maxPoolingForwardOnEveryLayout(shape: (Int, Int, Int), scheme: Scheme) {
+  func maxPoolingForwardOnEveryLayout(shape: (Int, Int, Int), scheme: Scheme, width: Width) {
     let (n, c, side) = shape
     let (layout, count) = scheme.layout(n, c, side, side)
     let plain = Self.activations(n * c * side * side, seed: 21)
@@ -120,7 +148,23 @@ import Testing
     var pooled = [Float](repeating: -1, count: n * c * p * p)
     source.withUnsafeBufferPointer { source in
       pooled.withUnsafeMutableBufferPointer {
-        MaxPooling.forward(source: source.baseAddress!, layout: layout, pooled: $0.baseAddress!)
+        let (source, pooled) = (source.baseAddress!, $0.baseAddress!)
+        switch width {
+        case .simd8:
+          MaxPooling.forward(
+            source: source,
+            layout: layout,
+            pooled: pooled,
+            lanes: SIMD8<Float>.self
+          )
+        case .simd16:
+          MaxPooling.forward(
+            source: source,
+            layout: layout,
+            pooled: pooled,
+            lanes: SIMD16<Float>.self
+          )
+        }
       }
     }
     var expected = [Float](repeating: 0, count: n * c * p * p)
@@ -141,7 +185,7 @@ import Testing
   }
 
   @Test(arguments: cases)
-  func maxPoolingBackwardOnEveryLayout(shape: (Int, Int, Int), scheme: Scheme) {
+  func maxPoolingBackwardOnEveryLayout(shape: (Int, Int, Int), scheme: Scheme, width: Width) {
     let (n, c, side) = shape
     let (layout, count) = scheme.layout(n, c, side, side)
     let plain = Self.activations(n * c * side * side, seed: 22)
@@ -153,13 +197,20 @@ import Testing
     var gradient = [Float](repeating: sentinel, count: count)
     source.withUnsafeBufferPointer { source in
       pooledGradient.withUnsafeBufferPointer { pooledGradient in
-        gradient.withUnsafeMutableBufferPointer {
-          MaxPooling.backwardThroughReLU(
-            source: source.baseAddress!,
-            layout: layout,
-            pooledGradient: pooledGradient.baseAddress!,
-            sourceGradient: $0.baseAddress!
-          )
+        gradient.withUnsafeMutableBufferPointer { gradient in
+          func run<V: KernelVector>(_ lanes: V.Type) {
+            MaxPooling.backwardThroughReLU(
+              source: source.baseAddress!,
+              layout: layout,
+              pooledGradient: pooledGradient.baseAddress!,
+              sourceGradient: gradient.baseAddress!,
+              lanes: lanes
+            )
+          }
+          switch width {
+          case .simd8: run(SIMD8<Float>.self)
+          case .simd16: run(SIMD16<Float>.self)
+          }
         }
       }
     }
@@ -200,7 +251,11 @@ import Testing
   }
 
   @Test(arguments: cases)
-  func imageConvolutionGradientOnEveryLayout(shape: (Int, Int, Int), scheme: Scheme) {
+  func imageConvolutionGradientOnEveryLayout(
+    shape: (Int, Int, Int),
+    scheme: Scheme,
+    width: Width
+  ) {
     let (n, c, side) = shape
     let (cin, k) = (1, 4)
     let s = side + k - 1
@@ -208,7 +263,7 @@ import Testing
     let plainActivations = Self.activations(n * c * side * side, seed: 25)
     let plainGradient = randomFloats(n * c * side * side, seed: 26)
 
-    func run(_ scheme: Scheme) -> (weights: [Float], bias: [Float]) {
+    func run(_ scheme: Scheme, _ width: Width) -> (weights: [Float], bias: [Float]) {
       let (layout, count) = scheme.layout(n, c, side, side)
       let activations = Self.scatter(plainActivations, layout, count: count)
       let outputGradient = Self.scatter(plainGradient, layout, count: count)
@@ -227,19 +282,26 @@ import Testing
             outputGradient.withUnsafeBufferPointer { outputGradient in
               weights.withUnsafeMutableBufferPointer { weights in
                 bias.withUnsafeMutableBufferPointer { bias in
-                  ImageConvolutionGradient.backward(
-                    images: images.baseAddress!,
-                    inputChannels: cin,
-                    imageSize: s,
-                    kernelSize: k,
-                    activations: activations.baseAddress!,
-                    activationLayout: layout,
-                    activationGradient: outputGradient.baseAddress!,
-                    gradientLayout: layout,
-                    weightGradient: weights.baseAddress!,
-                    biasGradient: bias.baseAddress!,
-                    scratch: scratch
-                  )
+                  func run<V: KernelVector>(_ lanes: V.Type) {
+                    ImageConvolutionGradient.backward(
+                      images: images.baseAddress!,
+                      inputChannels: cin,
+                      imageSize: s,
+                      kernelSize: k,
+                      activations: activations.baseAddress!,
+                      activationLayout: layout,
+                      activationGradient: outputGradient.baseAddress!,
+                      gradientLayout: layout,
+                      weightGradient: weights.baseAddress!,
+                      biasGradient: bias.baseAddress!,
+                      scratch: scratch,
+                      lanes: lanes
+                    )
+                  }
+                  switch width {
+                  case .simd8: run(SIMD8<Float>.self)
+                  case .simd16: run(SIMD16<Float>.self)
+                  }
                 }
               }
             }
@@ -249,8 +311,8 @@ import Testing
       return (weights, bias)
     }
 
-    let result = run(scheme)
-    let plainResult = run(.nchw)
+    let result = run(scheme, width)
+    let plainResult = run(.nchw, .simd8)
     #expect(firstMismatch(result.weights, plainResult.weights, absolute: 0, relative: 0) == nil)
     #expect(firstMismatch(result.bias, plainResult.bias, absolute: 0, relative: 0) == nil)
 

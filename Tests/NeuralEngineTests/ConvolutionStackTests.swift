@@ -192,29 +192,48 @@ import Testing
       r = randomFloats(shape.batch * shape.featureCount, seed: 25)
     }
 
-    func load(into stack: ConvolutionStack) {
+    func load(into stack: ConvolutionStack) throws {
       for (values, memory) in [
         (input, stack.input), (w1, stack.conv1Weight), (b1, stack.conv1Bias),
         (w2, stack.conv2Weight), (b2, stack.conv2Bias),
       ] {
         memory.floats.update(from: values, count: values.count)
       }
+      try stack.prepareWeights()
     }
 
     func loss(_ stack: ConvolutionStack) throws -> Double {
-      load(into: stack)
+      try load(into: stack)
       try stack.forward()
       return (0..<r.count).reduce(0) { $0 + Double(stack.features.floats[$1]) * Double(r[$1]) }
     }
   }
 
-  @Test(arguments: shapes)
-  func forwardMatchesReference(shape: ConvolutionStack.Shape) throws {
+  /// oneDNN's choice of activation layout, and `nhwc` forced (the layout oneDNN 2.6 picks on
+  /// AVX-512, so that AVX2 machines run the kernels' NHWC path too).
+  static let layoutCases = shapes.flatMap { shape in
+    ActivationLayoutPreference.allCases.map { (shape, $0) }
+  }
+
+  @Test(arguments: layoutCases)
+  func forwardMatchesReference(
+    shape: ConvolutionStack.Shape,
+    activations: ActivationLayoutPreference
+  ) throws {
     let context = try DNNLContext()
     for training in [false, true] {
-      let stack = try ConvolutionStack(shape: shape, training: training, context: context)
+      let stack = try ConvolutionStack(
+        shape: shape,
+        training: training,
+        context: context,
+        activations: activations
+      )
+      if activations == .nhwc {
+        let layouts = Dictionary(uniqueKeysWithValues: stack.layouts.map { ($0.role, $0.format) })
+        #expect(layouts["conv1.output"] == "acdb" && layouts["conv2.output"] == "acdb")
+      }
       let fixture = Fixture(shape)
-      fixture.load(into: stack)
+      try fixture.load(into: stack)
       try stack.forward()
       let expected = Self.reference(
         input: fixture.input,
@@ -253,10 +272,18 @@ import Testing
     ]
   }
 
-  @Test(arguments: shapes)
-  func backwardMatchesDoubleReference(shape: ConvolutionStack.Shape) throws {
+  @Test(arguments: layoutCases)
+  func backwardMatchesDoubleReference(
+    shape: ConvolutionStack.Shape,
+    activations: ActivationLayoutPreference
+  ) throws {
     let context = try DNNLContext()
-    let stack = try ConvolutionStack(shape: shape, training: true, context: context)
+    let stack = try ConvolutionStack(
+      shape: shape,
+      training: true,
+      context: context,
+      activations: activations
+    )
     let fixture = Fixture(shape)
     let engine = try Self.engineGradients(fixture, stack)
     let reference = Self.referenceGradients(fixture)
@@ -269,6 +296,31 @@ import Testing
         "\(name) at \(shape.testDescription): \(String(describing: mismatch))"
       )
     }
+  }
+
+  /// ``ConvolutionStack/forward()`` runs on the weights of the last
+  /// ``ConvolutionStack/prepareWeights()``: writing new weights without preparing them changes
+  /// nothing, preparing them does.
+  @Test func forwardUsesPreparedWeights() throws {
+    let shape = Self.shapes[2]
+    let context = try DNNLContext()
+    let stack = try ConvolutionStack(shape: shape, training: false, context: context)
+    let fixture = Fixture(shape)
+    try fixture.load(into: stack)
+    try stack.forward()
+    let before = Array(UnsafeBufferPointer(start: stack.features.floats, count: 64))
+    let doubled = fixture.w2.map { 2 * $0 }
+    stack.conv2Weight.floats.update(from: doubled, count: doubled.count)
+    try stack.forward()
+    // (Only where the convolution reorders its weights: with plain `abcd` weights it reads
+    // the written memory directly.)
+    if stack.layouts.first(where: { $0.role == "conv2.weights" })?.format != "abcd" {
+      #expect(Array(UnsafeBufferPointer(start: stack.features.floats, count: 64)) == before)
+    }
+    try stack.prepareWeights()
+    try stack.forward()
+    #expect(Array(UnsafeBufferPointer(start: stack.features.floats, count: 64)) != before)
+    #expect(stack.weightPreparations == 2)
   }
 
   /// Independent of the reference's own backward: central differences on the small shape

@@ -45,7 +45,7 @@ import Testing
       images.withUnsafeBufferPointer {
         workspace.load(images: $0, rows: 0..<batch, labels: labels)
       }
-      workspace.loadConvolutionParameters(parameters)
+      try workspace.loadConvolutionParameters(parameters)
       var gradients = ModelParameters(zerosFor: Self.architecture)
       let loss = try workspace.trainingStep(
         parameters: parameters,

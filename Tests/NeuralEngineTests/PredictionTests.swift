@@ -103,6 +103,37 @@ import Testing
     #expect(firstMismatch(whole.scalars, pieces.scalars, absolute: 1e-6, relative: 1e-5) == nil)
   }
 
+  /// The weights are reordered into oneDNN's layouts once per call and batch size (the full
+  /// batch and the remainder, both before the first batch), never once per batch; and a
+  /// second model on the same engine gets its own weights, not the first one's.
+  @Test func weightsArePreparedOncePerCall() throws {
+    let (engine, model, images) = try Self.fixture(modelSeed: 50, imageCount: 30, imageSeed: 51)
+    func preparations() throws -> [Int] {
+      try [7, 2].map {
+        try engine.workspace(architecture: model.architecture, batch: $0, training: false)
+          .convolution.weightPreparations
+      }
+    }
+    let first = try engine.predictProbabilities(model, images: images, batchSize: 7)
+    #expect(try preparations() == [1, 1], "30 images in batches of 7: 4 of 7 and one of 2")
+    var generator = SeededGenerator(seed: 52)
+    _ = try engine.predictMonteCarlo(
+      model,
+      images: images,
+      samples: 3,
+      generator: &generator,
+      strategy: .fullPasses,
+      batchSize: 7
+    )
+    #expect(try preparations() == [2, 2], "3 passes of 5 batches, one preparation each")
+    var otherGenerator = SeededGenerator(seed: 53)
+    let other = BayesianCNN(generator: &otherGenerator)
+    let second = try engine.predictProbabilities(other, images: images, batchSize: 7)
+    let fresh = try ComputeEngine().predictProbabilities(other, images: images, batchSize: 7)
+    #expect(second.scalars == fresh.scalars)
+    #expect(first.scalars != second.scalars)
+  }
+
   /// The evaluation stage's one-pass form gives exactly what the two separate calls give
   /// (batches straddle the image count, and the head runs in several chunks).
   @Test func bothPredictionsAtOnceEqualSeparateCalls() throws {

@@ -48,6 +48,44 @@ import Testing
     #expect(a != BayesianCNN(architecture: Self.architecture, generator: &fresh))
   }
 
+  /// The hand-written kernels' vector width (SIMD16 on AVX-512 machines, SIMD8 elsewhere)
+  /// changes no bit of training or prediction, since every lane sums in the same order: with
+  /// oneDNN's layouts, and with NHWC forced, where 32 channels run 16 lanes on every machine.
+  @Test(arguments: ActivationLayoutPreference.allCases)
+  func kernelWidthDoesNotChangeTrainedWeights(activations: ActivationLayoutPreference) throws {
+    let architecture = BayesianCNN.Architecture(
+      imageSize: 12,
+      inputChannels: 1,
+      convolutionChannels: 32,
+      kernelSize: 3,
+      hiddenUnits: 16,
+      classCount: 3
+    )
+    let (images, labels) = Self.data(21)
+    var models: [BayesianCNN] = []
+    var predictions: [[Float]] = []
+    for lanes in [8, 16] {
+      let engine = try ComputeEngine(activationLayout: activations, kernelLanes: lanes)
+      var generator = SeededGenerator(seed: 54)
+      let model = try engine.train(
+        images: images,
+        labels: labels,
+        configuration: Self.configuration,
+        architecture: architecture,
+        generator: &generator
+      )
+      models.append(model)
+      predictions.append(try engine.predictProbabilities(model, images: images).scalars)
+      let stack = try engine.workspace(architecture: architecture, batch: 8, training: true)
+        .convolution
+      if activations == .nhwc { #expect(stack.poolingLanes == lanes) }
+    }
+    #expect(models[0] == models[1])
+    #expect(predictions[0] == predictions[1])
+    var fresh = SeededGenerator(seed: 54)
+    #expect(models[0] != BayesianCNN(architecture: architecture, generator: &fresh))
+  }
+
   @Test func resumingFromAnEpochIsBitIdentical() throws {
     let (images, labels) = Self.data(21)
     let engine = try ComputeEngine()

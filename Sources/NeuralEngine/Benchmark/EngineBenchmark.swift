@@ -47,14 +47,16 @@ public enum EngineBenchmark {
   ///   - epochs: epochs of the training workloads.
   ///   - gemmSize: `n` of the square reference GEMM.
   ///   - workloads: names to run (default all).
+  ///   - activationLayout: the convolutions' activation layout (``ComputeEngine/init(activationLayout:)``).
   public static func run(
     mcSamples: Int = 100,
     poolSize: Int = 2000,
     epochs: Int = 50,
     gemmSize: Int = 2048,
-    workloads: Set<String>? = nil
+    workloads: Set<String>? = nil,
+    activationLayout: ActivationLayoutPreference = .chosenByOneDNN
   ) throws -> [BenchmarkResult] {
-    let engine = try ComputeEngine()
+    let engine = try ComputeEngine(activationLayout: activationLayout)
     let architecture = BayesianCNN.Architecture.paper
     let flops = FLOPCount(architecture)
     var generator = SeededGenerator(root: 0, path: ["benchmark"])

@@ -6,12 +6,17 @@
 /// (channel, row, column) order. The paper's model: 28 → 25 → 22 → 11, 3872 features.
 ///
 /// The convolutions let oneDNN choose their layouts (`format_tag_any`: blocked `nChw8c` on
-/// AVX2, `nChw16c` on AVX-512), so activations stay blocked from conv1 to the pool; bias and
-/// ReLU are fused into each convolution. Plain layouts appear only at the edges: the input
-/// images, the weights in PyTorch's `[O, I, kh, kw]` order, and the flattened features. Every
-/// primitive and buffer is created once per batch size (creating a primitive runs oneDNN's JIT).
+/// AVX2, `nhwc` for oneDNN 2.6's `brgconv` on AVX-512), so activations stay in that layout from
+/// conv1 to the pool; bias and ReLU are fused into each convolution. Plain layouts appear only
+/// at the edges: the input images, the weights in PyTorch's `[O, I, kh, kw]` order, and the
+/// flattened features. Every primitive and buffer is created once per batch size (creating a
+/// primitive runs oneDNN's JIT).
 ///
-/// Three steps are hand-written kernels on oneDNN's blocked buffers instead of primitives,
+/// The weights are reordered into the convolutions' layouts by ``prepareWeights()``, once
+/// each time the caller writes them (once per model for prediction, once per step for
+/// training), never inside ``forward()``.
+///
+/// Three steps are hand-written kernels on oneDNN's buffers instead of primitives,
 /// because they are memory-bound passes that fuse: the max-pool writes the plain features
 /// directly (``MaxPooling``); its backward folds in ReLU2's; and conv1's weight gradient folds
 /// in ReLU1's backward and reads the single-channel images unpadded
@@ -60,6 +65,18 @@ final class ConvolutionStack {
 
   /// The implementation oneDNN chose for the big convolution, e.g. "jit:avx512_core".
   let implementation: String
+  /// The implementation oneDNN chose for the first convolution.
+  let firstImplementation: String
+  /// The physical layouts of the stack's memories in oneDNN's notation
+  /// (``MemoryDescriptor/formatTag``), by role: `conv1.output`, `conv2.output` (activations),
+  /// `conv1.weights`, `conv2.weights`, and in training stacks the layouts of the backward
+  /// primitives' arguments.
+  let layouts: [(role: String, format: String)]
+  /// The lanes the pooling kernels run with (16 or 8), from the pool input's layout and the
+  /// kernel width limit.
+  let poolingLanes: Int
+  /// How many times ``prepareWeights()`` has run (for tests of when weights are reordered).
+  private(set) var weightPreparations = 0
 
   /// One step of a pass: a oneDNN primitive, or a hand-written kernel that runs once the
   /// stream has finished everything before it.
@@ -68,10 +85,22 @@ final class ConvolutionStack {
     case kernel(() -> Void)
   }
 
+  private var weightSteps: [Step] = []
   private var forwardSteps: [Step] = []
   private var backwardSteps: [Step] = []
 
-  init(shape: Shape, training: Bool, context: DNNLContext) throws {
+  /// - Parameters:
+  ///   - activations: the layout of the convolutions' activations (and their gradients):
+  ///     oneDNN's choice, or `nhwc` forced.
+  ///   - kernelLanes: the widest vector of the hand-written kernels (16 or 8; the machine's
+  ///     by default). Every width gives the same bits; tests compare them.
+  init(
+    shape: Shape,
+    training: Bool,
+    context: DNNLContext,
+    activations: ActivationLayoutPreference = .chosenByOneDNN,
+    kernelLanes: Int = KernelVectorWidth.machine
+  ) throws {
     precondition(shape.batch > 0 && shape.pooledSize > 0, "convolution stack too small: \(shape)")
     self.shape = shape
     self.isTraining = training
@@ -93,13 +122,21 @@ final class ConvolutionStack {
     conv1Bias = try DNNLMemory(biasDescriptor, in: context)
     conv2Bias = try DNNLMemory(biasDescriptor, in: context)
 
+    let requestedLayout: MemoryDescriptor.Layout = activations == .nhwc ? .nhwc : .any
+    /// Activations `[n, c, side, side]` in the requested layout.
+    func activation(_ side: Int) throws -> MemoryDescriptor {
+      try MemoryDescriptor(dimensions: [n, c, side, side], layout: requestedLayout)
+    }
+    var weightSteps: [Step] = []
     var forward: [Step] = []
     // conv1 + bias + ReLU
     let conv1 = try context.convolutionForward(
-      source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: .any),
+      // (Forced NHWC asks for NHWC images too: with `any` there, oneDNN 2.6 falls back to its
+      // reference convolution for an NHWC destination.)
+      source: MemoryDescriptor(dimensions: [n, cin, s, s], layout: requestedLayout),
       weights: MemoryDescriptor(dimensions: [c, cin, k, k], layout: .any),
       bias: biasDescriptor,
-      destination: MemoryDescriptor(dimensions: [n, c, s1, s1], layout: .any),
+      destination: activation(s1),
       training: training,
       fusedReLU: true
     )
@@ -108,7 +145,7 @@ final class ConvolutionStack {
       conv1Weight,
       to: conv1.descriptor(for: .weights),
       context,
-      &forward
+      &weightSteps
     )
     let conv1Output = try DNNLMemory(conv1.descriptor(for: .destination), in: context)
     forward.append(
@@ -124,11 +161,12 @@ final class ConvolutionStack {
       source: conv1Output.descriptor,
       weights: MemoryDescriptor(dimensions: [c, c, k, k], layout: .any),
       bias: biasDescriptor,
-      destination: MemoryDescriptor(dimensions: [n, c, s2, s2], layout: .any),
+      destination: activation(s2),
       training: training,
       fusedReLU: true
     )
     implementation = conv2.implementation
+    firstImplementation = conv1.implementation
     let conv2Source = try Self.adapt(
       conv1Output,
       to: conv2.descriptor(for: .source),
@@ -139,7 +177,7 @@ final class ConvolutionStack {
       conv2Weight,
       to: conv2.descriptor(for: .weights),
       context,
-      &forward
+      &weightSteps
     )
     let conv2Output = try DNNLMemory(conv2.descriptor(for: .destination), in: context)
     forward.append(
@@ -151,7 +189,10 @@ final class ConvolutionStack {
       )
     )
     // 2x2 max-pool by hand, straight into the plain (channel, row, column) feature order
-    let (poolSource, poolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    let (poolSource, readablePoolLayout) = try Self.kernelReadable(conv2Output, context, &forward)
+    var poolLayout = readablePoolLayout
+    poolLayout.laneLimit = kernelLanes
+    poolingLanes = poolLayout.kernelLanes
     let plainFeatures = try MemoryDescriptor(dimensions: [n, c, p, p], layout: .nchw)
     let features = try DNNLMemory(plainFeatures, in: context)
     self.features = features
@@ -161,8 +202,16 @@ final class ConvolutionStack {
       }
     )
     forwardSteps = forward
+    var layouts: [(role: String, format: String)] = [
+      ("conv1.weights", conv1Weights.descriptor.formatTag),
+      ("conv1.output", conv1Output.descriptor.formatTag),
+      ("conv2.weights", conv2Weights.descriptor.formatTag),
+      ("conv2.output", conv2Output.descriptor.formatTag),
+    ]
 
     guard training else {
+      self.weightSteps = weightSteps
+      self.layouts = layouts
       featuresGradient = nil
       conv1WeightGradient = nil
       conv1BiasGradient = nil
@@ -191,10 +240,10 @@ final class ConvolutionStack {
     )
     // conv2 weight/bias gradients
     let conv2Weights2 = try context.convolutionBackwardWeights(
-      source: MemoryDescriptor(dimensions: [n, c, s1, s1], layout: .any),
+      source: activation(s1),
       weightsGradient: MemoryDescriptor(dimensions: [c, c, k, k], layout: .any),
       biasGradient: biasDescriptor,
-      destinationGradient: MemoryDescriptor(dimensions: [n, c, s2, s2], layout: .any),
+      destinationGradient: activation(s2),
       hint: conv2
     )
     try Self.appendWeightsBackward(
@@ -208,17 +257,16 @@ final class ConvolutionStack {
     )
     // conv2 input gradient
     let conv2Data = try context.convolutionBackwardData(
-      sourceGradient: MemoryDescriptor(dimensions: [n, c, s1, s1], layout: .any),
+      sourceGradient: activation(s1),
       weights: MemoryDescriptor(dimensions: [c, c, k, k], layout: .any),
-      destinationGradient: MemoryDescriptor(dimensions: [n, c, s2, s2], layout: .any),
+      destinationGradient: activation(s2),
       hint: conv2
     )
-    let dataWeights = try Self.adapt(
-      conv2Weight,
-      to: conv2Data.descriptor(for: .weights),
-      context,
-      &backward
-    )
+    // The backward-data weights: the forward pass's reordered copy when the layouts agree.
+    let dataWeights =
+      conv2Data.descriptor(for: .weights) == conv2Weights.descriptor
+      ? conv2Weights
+      : try Self.adapt(conv2Weight, to: conv2Data.descriptor(for: .weights), context, &weightSteps)
     let dataOutputGradient = try Self.adapt(
       conv2PreActivationGradient,
       to: conv2Data.descriptor(for: .destinationGradient),
@@ -238,12 +286,19 @@ final class ConvolutionStack {
       )
     )
     // ReLU1 backward and conv1 weight/bias gradients by hand (the images need no gradient)
-    let (activations, activationLayout) = try Self.kernelReadable(conv1Output, context, &backward)
-    let (activationGradient, gradientLayout) = try Self.kernelReadable(
+    let (activations, readableActivations) = try Self.kernelReadable(
+      conv1Output,
+      context,
+      &backward
+    )
+    let (activationGradient, readableGradient) = try Self.kernelReadable(
       conv1OutputGradient,
       context,
       &backward
     )
+    var (activationLayout, gradientLayout) = (readableActivations, readableGradient)
+    activationLayout.laneLimit = kernelLanes
+    gradientLayout.laneLimit = kernelLanes
     let images = input
     let scratch = ImageConvolutionGradient.Scratch(
       channels: c,
@@ -269,6 +324,21 @@ final class ConvolutionStack {
       }
     )
 
+    layouts += [
+      ("conv2.backward_weights.source", conv2Weights2.descriptor(for: .source).formatTag),
+      (
+        "conv2.backward_weights.weights_gradient",
+        conv2Weights2.descriptor(for: .weightsGradient).formatTag
+      ),
+      ("conv2.backward_data.weights", dataWeights.descriptor.formatTag),
+      (
+        "conv2.backward_data.destination_gradient",
+        dataOutputGradient.descriptor.formatTag
+      ),
+      ("conv2.backward_data.source_gradient", conv1OutputGradient.descriptor.formatTag),
+    ]
+    self.weightSteps = weightSteps
+    self.layouts = layouts
     self.featuresGradient = featuresGradient
     self.conv1WeightGradient = conv1WeightGradient
     self.conv1BiasGradient = conv1BiasGradient
@@ -279,7 +349,15 @@ final class ConvolutionStack {
 
   // MARK: - Passes
 
-  /// Computes ``features`` from ``input`` and the four parameter memories.
+  /// Reorders the weights from ``conv1Weight`` and ``conv2Weight`` into the layouts the
+  /// convolutions chose; call it after writing them and before the next ``forward()``.
+  func prepareWeights() throws {
+    try run(weightSteps)
+    weightPreparations += 1
+  }
+
+  /// Computes ``features`` from ``input``, the biases and the weights as of the last
+  /// ``prepareWeights()``.
   func forward() throws {
     try run(forwardSteps)
   }

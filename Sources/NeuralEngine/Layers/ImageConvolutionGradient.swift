@@ -19,10 +19,10 @@ enum ImageConvolutionGradient {
 
   /// The kernel's working memory for one stack shape, allocated once by its owner so that a
   /// training step allocates nothing: per-part partial sums and per-part ReLU-masked
-  /// gradients (`8 · (C·Cin·k² + C)` floats and `8 · side²` vectors).
+  /// gradients (`8 · (C·Cin·k² + C)` floats and `8 · side²` vectors of up to 16 lanes).
   struct Scratch {
     fileprivate let partials: ScratchBuffer<Float>
-    fileprivate let masked: ScratchBuffer<SIMD8<Float>>
+    fileprivate let masked: ScratchBuffer<Float>
     fileprivate let channels: Int
     fileprivate let taps: Int
     fileprivate let side: Int
@@ -37,11 +37,17 @@ enum ImageConvolutionGradient {
         count: ImageConvolutionGradient.parts * (channels * taps + channels),
         zero: 0
       )
-      masked = ScratchBuffer(count: ImageConvolutionGradient.parts * side * side, zero: SIMD8())
+      masked = ScratchBuffer(
+        count: ImageConvolutionGradient.parts * side * side * SIMD16<Float>.scalarCount,
+        zero: 0
+      )
     }
   }
 
   /// Overwrites `weightGradient` and `biasGradient`; see the type's formulas.
+  ///
+  /// Every lane (channel) sums its own products in the same order whatever the vector width
+  /// and layout, so the result is bit for bit the same on every machine and layout.
   static func backward(
     images: UnsafePointer<Float>,
     inputChannels: Int,
@@ -54,6 +60,45 @@ enum ImageConvolutionGradient {
     weightGradient: UnsafeMutablePointer<Float>,
     biasGradient: UnsafeMutablePointer<Float>,
     scratch: Scratch
+  ) {
+    func run<V: KernelVector>(_ lanes: V.Type) {
+      backward(
+        images: images,
+        inputChannels: inputChannels,
+        imageSize: imageSize,
+        kernelSize: kernelSize,
+        activations: activations,
+        activationLayout: activationLayout,
+        activationGradient: activationGradient,
+        gradientLayout: gradientLayout,
+        weightGradient: weightGradient,
+        biasGradient: biasGradient,
+        scratch: scratch,
+        lanes: lanes
+      )
+    }
+    if min(activationLayout.kernelLanes, gradientLayout.kernelLanes) == 16 {
+      run(SIMD16<Float>.self)
+    } else {
+      run(SIMD8<Float>.self)
+    }
+  }
+
+  /// ``backward(images:inputChannels:imageSize:kernelSize:activations:activationLayout:activationGradient:gradientLayout:weightGradient:biasGradient:scratch:)``
+  /// in vectors of `V`.
+  static func backward<V: KernelVector>(
+    images: UnsafePointer<Float>,
+    inputChannels: Int,
+    imageSize: Int,
+    kernelSize: Int,
+    activations: UnsafePointer<Float>,
+    activationLayout: ActivationLayout,
+    activationGradient: UnsafePointer<Float>,
+    gradientLayout: ActivationLayout,
+    weightGradient: UnsafeMutablePointer<Float>,
+    biasGradient: UnsafeMutablePointer<Float>,
+    scratch: Scratch,
+    lanes _: V.Type
   ) {
     let (cin, s, k) = (inputChannels, imageSize, kernelSize)
     let (count, c, side) = (activationLayout.batch, activationLayout.channels, s - k + 1)
@@ -69,28 +114,41 @@ enum ImageConvolutionGradient {
     let partials = scratch.partials.pointer
     partials.update(repeating: 0, count: parts * partSize)
     // Every vector of a part's masked gradient is written before it is read.
-    let masked = scratch.masked.pointer
+    let masked = UnsafeMutableRawPointer(scratch.masked.pointer).bindMemory(
+      to: V.self,
+      capacity: parts * side * side
+    )
+    defer {
+      UnsafeMutableRawPointer(masked).bindMemory(
+        to: Float.self,
+        capacity: scratch.masked.count
+      )
+    }
 
     Parallel.forEachRange(of: count, parts: parts) { part, range in
       let weights = partials + part * partSize
       let bias = weights + c * taps
       let gradient = masked + part * side * side
       for n in range {
-        for firstChannel in stride(from: 0, to: c, by: 8) {
-          let outputs = activationLayout.group(activations, image: n, firstChannel: firstChannel)
+        for firstChannel in stride(from: 0, to: c, by: V.scalarCount) {
+          let outputs = activationLayout.group(
+            activations,
+            image: n,
+            firstChannel: firstChannel,
+            as: V.self
+          )
           let outputGradients = gradientLayout.group(
             activationGradient,
             image: n,
-            firstChannel: firstChannel
+            firstChannel: firstChannel,
+            as: V.self
           )
           let lanes = outputs.lanes
-          // The ReLU-masked output gradient of eight channels, [side, side] vectors.
-          var biasSum = SIMD8<Float>()
+          // The ReLU-masked output gradient of the group's channels, [side, side] vectors.
+          var biasSum = V()
           for h in 0..<side {
             for w in 0..<side {
-              var g = outputGradients.load(h, w)
-              let y = outputs.load(h, w)
-              g.replace(with: 0, where: y .<= 0)
+              let g = outputGradients.load(h, w).passedByReLU(output: outputs.load(h, w))
               gradient[h * side + w] = g
               biasSum += g
             }
@@ -99,13 +157,11 @@ enum ImageConvolutionGradient {
           for ci in 0..<cin {
             let image = images + (n * cin + ci) * s * s
             for kh in 0..<k {
-              // Four taps of one kernel row at a time keep eight vector accumulators in
+              // Four taps of one kernel row at a time keep four vector accumulators in
               // registers; a remainder tap (k not a multiple of 4) takes the single loop.
               var kw = 0
               while kw + 4 <= k {
-                var (a0, a1, a2, a3) = (
-                  SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>()
-                )
+                var (a0, a1, a2, a3) = (V(), V(), V(), V())
                 for h in 0..<side {
                   let x = image + (h + kh) * s + kw
                   let g = gradient + h * side
@@ -128,7 +184,7 @@ enum ImageConvolutionGradient {
                 kw += 4
               }
               while kw < k {
-                var a = SIMD8<Float>()
+                var a = V()
                 for h in 0..<side {
                   let x = image + (h + kh) * s + kw
                   let g = gradient + h * side

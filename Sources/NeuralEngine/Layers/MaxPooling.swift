@@ -1,5 +1,6 @@
 /// 2x2, stride-2 max pooling (floor mode: a trailing odd row or column is dropped) of ReLU
-/// outputs, eight channels at a time, straight from oneDNN's blocked convolution output.
+/// outputs, 8 or 16 channels at a time, straight from the convolution output in the layout
+/// oneDNN chose (`nChw8c`, `nChw16c`, `nhwc`, or any other ``ActivationLayout``).
 ///
 /// Shapes: source `[N, C, H, W]` in any ``ActivationLayout``; pooled `[N, C, H/2, W/2]` plain,
 /// row-major, which is the flattened (channel, row, column) feature order the dense head reads.
@@ -11,58 +12,61 @@ enum MaxPooling {
   /// Images per parallel part (the split is fixed, so results never depend on the core count).
   private static let parts = 8
 
-  /// `pooled[n, c, i, j] = max` of `source[n, c, 2i..2i+1, 2j..2j+1]`.
+  /// `pooled[n, c, i, j] = max` of `source[n, c, 2i..2i+1, 2j..2j+1]`, in vectors of
+  /// ``ActivationLayout/kernelLanes`` channels.
   static func forward(
     source: UnsafePointer<Float>,
     layout: ActivationLayout,
     pooled: UnsafeMutablePointer<Float>
   ) {
+    func run<V: KernelVector>(_ lanes: V.Type) {
+      forward(source: source, layout: layout, pooled: pooled, lanes: lanes)
+    }
+    if layout.kernelLanes == 16 { run(SIMD16<Float>.self) } else { run(SIMD8<Float>.self) }
+  }
+
+  /// ``forward(source:layout:pooled:)`` in vectors of `V` (any layout, any width).
+  static func forward<V: KernelVector>(
+    source: UnsafePointer<Float>,
+    layout: ActivationLayout,
+    pooled: UnsafeMutablePointer<Float>,
+    lanes _: V.Type
+  ) {
     let (c, ph, pw) = (layout.channels, layout.height / 2, layout.width / 2)
-    let plane = ph * pw
+    let (plane, width) = (ph * pw, V.scalarCount)
     Parallel.forEachRange(of: layout.batch, parts: parts) { _, images in
-      // One output row of window maxima, eight channels each, in raw memory (written as
-      // vectors, read back lane by lane). Going through this buffer keeps the maxima as vector
-      // `maxps`: stored lane by lane straight from the comparison, LLVM turned the select into
-      // eight data-dependent branches per window (the kernel took 0.24 s instead of 0.16 s of
-      // a 10,000-image evaluation).
-      let vectorBytes = MemoryLayout<SIMD8<Float>>.stride
-      withUnsafeTemporaryAllocation(
-        byteCount: max(pw, 1) * vectorBytes,
-        alignment: MemoryLayout<SIMD8<Float>>.alignment
-      ) { buffer in
-        let row = UnsafeMutableRawPointer(buffer.baseAddress!)
-        func keep(_ maximum: SIMD8<Float>, at j: Int) {
-          row.storeBytes(of: maximum, toByteOffset: j * vectorBytes, as: SIMD8<Float>.self)
-        }
+      // One output row of window maxima, `width` channels each, stored as vectors and read
+      // back lane by lane into the plain order. Going through this buffer keeps the maxima as
+      // vector `maxps`: stored lane by lane straight from the comparison, LLVM turned the
+      // select into data-dependent branches per window (the kernel took 0.24 s instead of
+      // 0.16 s of a 10,000-image evaluation).
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: max(pw, 1) * width) { buffer in
+        let row = buffer.baseAddress!
         for n in images {
-          for firstChannel in stride(from: 0, to: c, by: 8) {
-            let group = layout.group(source, image: n, firstChannel: firstChannel)
+          for firstChannel in stride(from: 0, to: c, by: width) {
+            let group = layout.group(source, image: n, firstChannel: firstChannel, as: V.self)
             let target = pooled + (n * c + firstChannel) * plane
             for i in 0..<ph {
-              for j in 0..<pw { keep(windowMaximum(i, j, group.load), at: j) }
+              let (top, bottom) = (2 * i, 2 * i + 1)
+              for j in 0..<pw {
+                let (left, right) = (2 * j, 2 * j + 1)
+                let maximum = V.windowMaximum(
+                  group.load(top, left),
+                  group.load(top, right),
+                  group.load(bottom, left),
+                  group.load(bottom, right)
+                )
+                maximum.store(to: row + j * width)
+              }
               for lane in 0..<group.lanes {
                 let output = target + lane * plane + i * pw
-                let laneOffset = lane * MemoryLayout<Float>.stride
-                for j in 0..<pw {
-                  output[j] = row.load(fromByteOffset: j * vectorBytes + laneOffset, as: Float.self)
-                }
+                for j in 0..<pw { output[j] = row[j * width + lane] }
               }
             }
           }
         }
       }
     }
-  }
-
-  /// The maximum of window `(i, j)`, reading positions through `load(h, w)`.
-  @inline(__always)
-  private static func windowMaximum(
-    _ i: Int,
-    _ j: Int,
-    _ load: (Int, Int) -> SIMD8<Float>
-  ) -> SIMD8<Float> {
-    let (h, w) = (2 * i, 2 * j)
-    return larger(larger(load(h, w), load(h, w + 1)), larger(load(h + 1, w), load(h + 1, w + 1)))
   }
 
   /// The gradient with respect to the *pre-activation* `z` of `pooled = maxpool(relu(z))`,
@@ -77,55 +81,75 @@ enum MaxPooling {
     pooledGradient: UnsafePointer<Float>,
     sourceGradient: UnsafeMutablePointer<Float>
   ) {
+    func run<V: KernelVector>(_ lanes: V.Type) {
+      backwardThroughReLU(
+        source: source,
+        layout: layout,
+        pooledGradient: pooledGradient,
+        sourceGradient: sourceGradient,
+        lanes: lanes
+      )
+    }
+    if layout.kernelLanes == 16 { run(SIMD16<Float>.self) } else { run(SIMD8<Float>.self) }
+  }
+
+  /// ``backwardThroughReLU(source:layout:pooledGradient:sourceGradient:)`` in vectors of `V`.
+  static func backwardThroughReLU<V: KernelVector>(
+    source: UnsafePointer<Float>,
+    layout: ActivationLayout,
+    pooledGradient: UnsafePointer<Float>,
+    sourceGradient: UnsafeMutablePointer<Float>,
+    lanes _: V.Type
+  ) {
     let (c, h, w) = (layout.channels, layout.height, layout.width)
     let (ph, pw) = (h / 2, w / 2)
-    let zero = SIMD8<Float>()
+    let (plane, width) = (ph * pw, V.scalarCount)
     Parallel.forEachRange(of: layout.batch, parts: parts) { _, images in
-      for n in images {
-        for firstChannel in stride(from: 0, to: c, by: 8) {
-          let group = layout.group(source, image: n, firstChannel: firstChannel)
-          let target = layout.group(sourceGradient, image: n, firstChannel: firstChannel)
-          let lanes = group.lanes
-          for i in 0..<ph {
-            for j in 0..<pw {
-              let (row, column) = (2 * i, 2 * j)
-              let a = group.load(row, column)
-              let b = group.load(row, column + 1)
-              let d = group.load(row + 1, column)
-              let e = group.load(row + 1, column + 1)
-              let maximum = larger(larger(a, b), larger(d, e))
-              var gradient = zero
-              let origin = pooledGradient + ((n * c + firstChannel) * ph + i) * pw + j
-              for lane in 0..<lanes { gradient[lane] = origin[lane * ph * pw] }
-              gradient.replace(with: 0, where: maximum .<= 0)
-              let isA = a .== maximum
-              let isB = (b .== maximum) .& .!isA
-              let isD = (d .== maximum) .& .!(isA .| isB)
-              let isE = .!(isA .| isB .| isD)
-              target.store(zero.replacing(with: gradient, where: isA), row, column)
-              target.store(zero.replacing(with: gradient, where: isB), row, column + 1)
-              target.store(zero.replacing(with: gradient, where: isD), row + 1, column)
-              target.store(zero.replacing(with: gradient, where: isE), row + 1, column + 1)
+      // One row of the pooled gradient, `width` channels per window, gathered from the plain
+      // order (the reverse of the forward pass's row buffer).
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: max(pw, 1) * width) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: 0, count: buffer.count)
+        for n in images {
+          for firstChannel in stride(from: 0, to: c, by: width) {
+            let group = layout.group(source, image: n, firstChannel: firstChannel, as: V.self)
+            let target = layout.group(
+              sourceGradient,
+              image: n,
+              firstChannel: firstChannel,
+              as: V.self
+            )
+            let origin = pooledGradient + (n * c + firstChannel) * plane
+            for i in 0..<ph {
+              for lane in 0..<group.lanes {
+                let input = origin + lane * plane + i * pw
+                for j in 0..<pw { row[j * width + lane] = input[j] }
+              }
+              let (top, bottom) = (2 * i, 2 * i + 1)
+              for j in 0..<pw {
+                let (left, right) = (2 * j, 2 * j + 1)
+                let a = group.load(top, left)
+                let b = group.load(top, right)
+                let d = group.load(bottom, left)
+                let maximum = V.windowMaximum(a, b, d, group.load(bottom, right))
+                let (toA, toB, toD, toE) = V.load(row + j * width)
+                  .routedToFirstMaximum(maximum, a, b, d)
+                target.store(toA, top, left)
+                target.store(toB, top, right)
+                target.store(toD, bottom, left)
+                target.store(toE, bottom, right)
+              }
             }
-          }
-          // A trailing odd row or column belongs to no window.
-          for row in 0..<h where row >= 2 * ph {
-            for column in 0..<w { target.store(zero, row, column) }
-          }
-          for column in 0..<w where column >= 2 * pw {
-            for row in 0..<(2 * ph) {
-              target.store(zero, row, column)
+            // A trailing odd row or column belongs to no window.
+            for row in 0..<h where row >= 2 * ph {
+              for column in 0..<w { target.store(V(), row, column) }
+            }
+            for column in 0..<w where column >= 2 * pw {
+              for row in 0..<(2 * ph) { target.store(V(), row, column) }
             }
           }
         }
       }
     }
-  }
-
-  /// The lane-wise larger value (the stdlib's `pointwiseMax` follows IEEE `maximum`'s NaN rules
-  /// lane by lane, which does not compile to one vector instruction).
-  @inline(__always)
-  private static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-    a.replacing(with: b, where: b .> a)
   }
 }

@@ -16,14 +16,18 @@ final class ModelWorkspace {
     architecture: BayesianCNN.Architecture,
     batch: Int,
     training: Bool,
-    context: DNNLContext
+    context: DNNLContext,
+    activationLayout: ActivationLayoutPreference = .chosenByOneDNN,
+    kernelLanes: Int = KernelVectorWidth.machine
   ) throws {
     self.architecture = architecture
     self.batch = batch
     convolution = try ConvolutionStack(
       shape: architecture.convolutionShape(batch: batch),
       training: training,
-      context: context
+      context: context,
+      activations: activationLayout,
+      kernelLanes: kernelLanes
     )
     head = DenseHead(architecture: architecture, capacity: batch, training: training)
     labels = ScratchBuffer(count: batch, zero: 0)
@@ -44,12 +48,15 @@ final class ModelWorkspace {
     }
   }
 
-  /// Copies the convolution parameters into the oneDNN weight memories.
-  func loadConvolutionParameters(_ parameters: ModelParameters) {
+  /// Copies the convolution parameters into the oneDNN weight memories and reorders the
+  /// weights into the convolutions' layouts: once per model for prediction, once per step for
+  /// training.
+  func loadConvolutionParameters(_ parameters: ModelParameters) throws {
     Self.copy(parameters.conv1Weight, to: convolution.conv1Weight)
     Self.copy(parameters.conv1Bias, to: convolution.conv1Bias)
     Self.copy(parameters.conv2Weight, to: convolution.conv2Weight)
     Self.copy(parameters.conv2Bias, to: convolution.conv2Bias)
+    try convolution.prepareWeights()
   }
 
   // MARK: - Forward

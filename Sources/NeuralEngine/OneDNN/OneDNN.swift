@@ -21,6 +21,20 @@ enum OneDNNLibrary {
     guard let info = dnnl_version()?.pointee else { return "unknown" }
     return "\(info.major).\(info.minor).\(info.patch)"
   }
+
+  /// The instruction set oneDNN's kernels use on this CPU, in oneDNN's words (e.g.
+  /// "avx512_core_bf16", "avx2").
+  static var instructionSet: String {
+    let name = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()).map { String(cString: $0) }
+    guard let name else { return "unknown" }
+    return name.hasPrefix("cpu_isa_") ? String(name.dropFirst("cpu_isa_".count)) : name
+  }
+
+  /// Whether oneDNN runs AVX-512 (`avx512_core` or a superset) kernels on this CPU.
+  static var hasAVX512: Bool {
+    let core = dnnl_cpu_isa_avx512_core.rawValue
+    return dnnl_get_effective_cpu_isa().rawValue & core == core
+  }
 }
 
 // MARK: - Engine and stream
@@ -64,6 +78,8 @@ struct MemoryDescriptor: Equatable {
     case any
     /// Plain row-major activations [N, C, H, W].
     case nchw
+    /// Plain activations with the channels innermost, [N, H, W, C] in memory.
+    case nhwc
     /// Plain row-major convolution weights [O, I, H, W] (PyTorch's layout).
     case oihw
     /// A plain vector.
@@ -81,6 +97,7 @@ struct MemoryDescriptor: Equatable {
     switch layout {
     case .any: tag = dnnl_format_tag_any
     case .nchw: tag = dnnl_nchw
+    case .nhwc: tag = dnnl_nhwc
     case .oihw: tag = dnnl_oihw
     case .x: tag = dnnl_x
     }
@@ -102,6 +119,38 @@ struct MemoryDescriptor: Equatable {
   /// The number of bytes a memory of this descriptor occupies (zero for an absent argument).
   var byteCount: Int {
     withUnsafePointer(to: raw) { dnnl_memory_desc_get_size($0) }
+  }
+
+  /// The physical layout in oneDNN's verbose notation: dimensions as letters `a, b, c, …`
+  /// from the outermost stride to the innermost, a blocked dimension in capitals, then the
+  /// inner blocks (`abcd` for plain `nchw`, `acdb` for `nhwc`, `aBcd16b` for `nChw16c`,
+  /// `Acdb32a` for weights blocked by 32 output channels); "any" before a primitive chose,
+  /// "opaque" for layouts that are not strided blocks.
+  var formatTag: String {
+    if raw.format_kind == dnnl_format_kind_any { return "any" }
+    guard raw.format_kind == dnnl_blocked else { return "opaque" }
+    let count = Int(raw.ndims)
+    let blocking = raw.format_desc.blocking
+    let strides = withUnsafeBytes(of: blocking.strides) { Array($0.bindMemory(to: Int64.self)) }
+    let blocks = withUnsafeBytes(of: blocking.inner_blks) { Array($0.bindMemory(to: Int64.self)) }
+    let indices = withUnsafeBytes(of: blocking.inner_idxs) {
+      Array($0.bindMemory(to: Int64.self))
+    }
+    let inner = (0..<Int(blocking.inner_nblks)).map { (size: blocks[$0], dimension: indices[$0]) }
+    let letters = Array("abcdefghijkl")
+    // Outermost first. Equal strides come from dimensions of size 1, whose stride says
+    // nothing: those go inside the others (oneDNN's tags put them there), else logical order.
+    let dims = withUnsafeBytes(of: raw.dims) { Array($0.bindMemory(to: Int64.self)) }
+    let order = (0..<count).sorted { x, y in
+      if strides[x] != strides[y] { return strides[x] > strides[y] }
+      if (dims[x] == 1) != (dims[y] == 1) { return dims[y] == 1 }
+      return x < y
+    }
+    let outer = order.map { dimension in
+      let letter = String(letters[dimension])
+      return inner.contains { $0.dimension == dimension } ? letter.uppercased() : letter
+    }
+    return outer.joined() + inner.map { "\($0.size)\(letters[Int($0.dimension)])" }.joined()
   }
 
   static func == (lhs: MemoryDescriptor, rhs: MemoryDescriptor) -> Bool {

@@ -42,16 +42,12 @@ extension ComputeEngine {
     let count = Self.imageCount(images, architecture)
     let classes = architecture.classCount
     var output = [Float](repeating: 0, count: count * classes)
+    let workspaces = try InferenceWorkspaces(self, model, images: count, batchSize: batchSize)
     try images.withUnsafeBufferPointer { pixels in
       for start in stride(from: 0, to: count, by: batchSize) {
         let rows = start..<min(start + batchSize, count)
-        let workspace = try self.workspace(
-          architecture: architecture,
-          batch: rows.count,
-          training: false
-        )
+        let workspace = workspaces[rows.count]
         workspace.load(images: pixels, rows: rows)
-        workspace.loadConvolutionParameters(model.parameters)
         try workspace.forward(parameters: model.parameters, dropout: nil)
         output.withUnsafeMutableBufferPointer { output in
           (output.baseAddress! + start * classes).update(
@@ -113,19 +109,15 @@ extension ComputeEngine {
       ).monteCarlo
     case .fullPasses:
       var output = [Float](repeating: 0, count: samples * count * classes)
+      let workspaces = try InferenceWorkspaces(self, model, images: count, batchSize: batchSize)
       try images.withUnsafeBufferPointer { pixels in
         try output.withUnsafeMutableBufferPointer { output in
           let output = output.baseAddress!
           for sample in 0..<samples {
             for start in stride(from: 0, to: count, by: batchSize) {
               let rows = start..<min(start + batchSize, count)
-              let workspace = try self.workspace(
-                architecture: architecture,
-                batch: rows.count,
-                training: false
-              )
+              let workspace = workspaces[rows.count]
               workspace.load(images: pixels, rows: rows)
-              workspace.loadConvolutionParameters(model.parameters)
               try workspace.forward(
                 parameters: model.parameters,
                 dropout: .init(seed: seed, sample: sample, firstRow: start)
@@ -198,18 +190,14 @@ extension ComputeEngine {
       seed: seed,
       masks: masks
     )
+    let workspaces = try InferenceWorkspaces(self, model, images: count, batchSize: batchSize)
     try images.withUnsafeBufferPointer { pixels in
       try output.withUnsafeMutableBufferPointer { output in
         try deterministicOutput.withUnsafeMutableBufferPointer { deterministicOutput in
           for start in stride(from: 0, to: count, by: batchSize) {
             let rows = start..<min(start + batchSize, count)
-            let workspace = try self.workspace(
-              architecture: architecture,
-              batch: rows.count,
-              training: false
-            )
+            let workspace = workspaces[rows.count]
             workspace.load(images: pixels, rows: rows)
-            workspace.loadConvolutionParameters(model.parameters)
             try workspace.convolution.forward()
             if deterministic {
               workspace.forwardHead(parameters: model.parameters, dropout: nil)
@@ -244,6 +232,37 @@ extension ComputeEngine {
       "images \(images.shape) are not a whole number of \(pixels)-pixel images"
     )
     return images.count / pixels
+  }
+}
+
+/// The inference workspaces of one prediction call, one per batch size it meets (the full
+/// batch and the remainder), each loaded with the model's convolution parameters before the
+/// first batch: the weights are reordered into oneDNN's layouts once per call, not per batch.
+private struct InferenceWorkspaces {
+  private let bySize: [Int: ModelWorkspace]
+
+  init(_ engine: ComputeEngine, _ model: BayesianCNN, images: Int, batchSize: Int) throws {
+    precondition(batchSize > 0, "batch size must be positive")
+    let sizes = Set([min(batchSize, images), images % batchSize].filter { $0 > 0 })
+    var bySize: [Int: ModelWorkspace] = [:]
+    for size in sizes {
+      let workspace = try engine.workspace(
+        architecture: model.architecture,
+        batch: size,
+        training: false
+      )
+      try workspace.loadConvolutionParameters(model.parameters)
+      bySize[size] = workspace
+    }
+    self.bySize = bySize
+  }
+
+  /// The loaded workspace for batches of `size` images.
+  subscript(size: Int) -> ModelWorkspace {
+    guard let workspace = bySize[size] else {
+      preconditionFailure("no workspace prepared for batches of \(size)")
+    }
+    return workspace
   }
 }
 

@@ -52,7 +52,7 @@ extension ComputeEngine {
           training: true
         )
         images.withUnsafeBufferPointer { workspace.load(images: $0, rows: rows, labels: labels32) }
-        workspace.loadConvolutionParameters(state.model.parameters)
+        try workspace.loadConvolutionParameters(state.model.parameters)
         let maskSeed = state.generator.next()
         lossSum += try workspace.trainingStep(
           parameters: state.model.parameters,

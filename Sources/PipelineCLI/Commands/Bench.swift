@@ -17,7 +17,10 @@ struct Bench: ParsableCommand {
       with independent masks and the BALD scores, or T consistent passes and the greedy \
       BatchBALD batch of acquire-count = 10 with the paper profile's \
       batchbald-configurations). Compare with ../shared/bench/torch_reference.py run in the \
-      same sitting.
+      same sitting. The output names \
+      the instruction set oneDNN runs (isa), the convolutions' implementations and the memory \
+      layouts they chose (oneDNN's notation: acdb = nhwc, aBcd8b = nChw8c, aBcd16b = nChw16c). \
+      --layout nhwc forces NHWC activations, to measure that path where oneDNN picks another.
       """
   )
 
@@ -30,6 +33,14 @@ struct Bench: ParsableCommand {
   @Option(help: "Run only these workloads (comma-separated names).")
   var only: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Activation layout of the convolutions: any (oneDNN's choice) or nhwc (forced).",
+      valueName: "layout"
+    )
+  )
+  var layout: ActivationLayoutPreference = .chosenByOneDNN
+
   func validate() throws {
     guard mcSamples >= 1 else { throw ValidationError("--mc-samples must be at least 1") }
   }
@@ -39,23 +50,58 @@ struct Bench: ParsableCommand {
     let engineWorkloads = workloads?.subtracting(Self.acquisitionWorkloads)
     var results =
       engineWorkloads?.isEmpty == true
-      ? [] : try EngineBenchmark.run(mcSamples: mcSamples, workloads: engineWorkloads)
+      ? []
+      : try EngineBenchmark.run(
+        mcSamples: mcSamples,
+        workloads: engineWorkloads,
+        activationLayout: layout
+      )
     results += try acquisitionResults(workloads)
+    let engine = try ComputeEngine(activationLayout: layout)
+    let passes = try [("inference", false), ("training", true)].map { name, training in
+      (name, try engine.convolutionLayouts(training: training))
+    }
     if json {
-      var object: [String: [String: Double]] = [:]
+      var object: [String: Any] = [
+        "isa": ComputeEngine.instructionSet,
+        "onednn": ComputeEngine.oneDNNVersion,
+        "activation_layout": layout.rawValue,
+        "kernel_lanes": ComputeEngine.kernelLanes,
+      ]
+      object["convolutions"] = Dictionary(
+        uniqueKeysWithValues: passes.map { name, stack in
+          (name, ["conv1": stack.implementations[0], "conv2": stack.implementations[1]])
+        }
+      )
+      object["layouts"] = Dictionary(
+        uniqueKeysWithValues: passes.map { name, stack in
+          (name, Dictionary(uniqueKeysWithValues: stack.layouts.map { ($0.role, $0.format) }))
+        }
+      )
       for result in results {
         object[result.name] = [
           "seconds": result.seconds, "items_per_second": result.itemsPerSecond,
           "gflops": result.gflops,
         ]
       }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try encoder.encode(object), as: UTF8.self))
+      let data = try JSONSerialization.data(
+        withJSONObject: object,
+        options: [.prettyPrinted, .sortedKeys]
+      )
+      print(String(decoding: data, as: UTF8.self))
       return
     }
-    let isa = (try? ComputeEngine().convolutionImplementation()) ?? "unknown"
-    print("oneDNN \(ComputeEngine.oneDNNVersion), convolution: \(isa), T = \(mcSamples)")
+    print(
+      "oneDNN \(ComputeEngine.oneDNNVersion), isa \(ComputeEngine.instructionSet), "
+        + "kernel lanes \(ComputeEngine.kernelLanes), activations \(layout.rawValue), "
+        + "T = \(mcSamples)"
+    )
+    for (name, stack) in passes {
+      print(
+        "\(name): \(stack.implementations.joined(separator: " / ")); "
+          + stack.layouts.map { "\($0.role) \($0.format)" }.joined(separator: ", ")
+      )
+    }
     print(
       "workload".padding(toLength: 16, withPad: " ", startingAt: 0)
         + "seconds".leftPadded(10) + "items/s".leftPadded(14) + "GFLOP/s".leftPadded(10)
@@ -150,3 +196,5 @@ extension String {
     count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }
+
+extension ActivationLayoutPreference: ExpressibleByArgument {}
