@@ -254,6 +254,6 @@ struct AccuracyAtTableTests {
 @Test func thePaperParametersDigestIsPinned() {
   #expect(
     ParameterDigest.of(Profile.paper.parameters)
-      == "0f66c8e577f2b99263446e665721c6c1c778047b2a3920dcc61869c77302591c"
+      == "26a5b5f4e886052e56225ff743b066014dabbfc6c3386f7b596d0b9db1ce4090"
   )
 }

@@ -17,7 +17,7 @@ import Testing
   ("dataset=digits:2,2", ["dataset", "digits:2,2", "distinct digits", "2 appears twice"]),
   ("dataset=digits:2,10", ["dataset", "digits:2,10", "0...9", "\"10\" is not one"]),
   ("dataset=digits:8", ["dataset", "digits:8", "at least two digits"]),
-  ("dataset=fashion", ["dataset", "fashion", "mnist, or digits:"]),
+  ("dataset=fashion", ["dataset", "fashion", "mnist, digits:"]),
   ("rbf-sigma=0", ["rbf-sigma", "value 0", "0.001...1000.0"]),
   ("rbf-sigma=-1", ["rbf-sigma", "value -1", "0.001...1000.0"]),
   ("pool-size=70000", ["pool-size", "70000", "0...60000"]),
@@ -150,8 +150,8 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
   #expect(
     Set(plan.cells.map(\.configuration))
       == [
-        "bald.bayesian", "var-ratios.bayesian", "max-entropy.bayesian", "random.bayesian",
-        "mbr.harmonic",
+        "bald.bayesian.digits-2-8", "var-ratios.bayesian.digits-2-8",
+        "max-entropy.bayesian.digits-2-8", "random.bayesian.digits-2-8", "mbr.harmonic.digits-2-8",
       ]
   )
   #expect(plan.cells.count == 15)
@@ -160,7 +160,11 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
   #expect(p.validation == 1000 && p.rbfSigma == 1)
   // The split reads the derived dataset; one graph per repetition.
   #expect(plan.graph[ExperimentPlan.dataID(.digits([2, 8]))] != nil)
-  #expect((0..<3).allSatisfy { plan.graph[ExperimentPlan.harmonicGraphID(repetition: $0, dataset: .digits([2, 8]))] != nil })
+  #expect(
+    (0..<3).allSatisfy {
+      plan.graph[ExperimentPlan.harmonicGraphID(repetition: $0, dataset: .digits([2, 8]))] != nil
+    }
+  )
 }
 
 // MARK: - The derived dataset
@@ -274,4 +278,30 @@ extension SmokeLoopTests {
     #expect(acquired.pool.count == 390)
     #expect(acquired.unused.count == data.facts.trainingCount - 100 - 20 - 400)
   }
+}
+
+@Test func aDigitsDatasetInADatasetsListKeepsItsDigits() throws {
+  let document = try NotebookDocument(
+    parsing: """
+      # t
+
+      ```dbal-experiment
+      acquisitions: bald
+      models: bayesian
+      datasets: mnist, digits:2,8, repeated:3x0.1
+      ```
+      """,
+    fileName: "t.md"
+  )
+  let plan = try ExperimentPlan(
+    document: document,
+    profile: .smoke,
+    overrides: [],
+    resources: ExperimentResources()
+  )
+  #expect(plan.datasets == [.mnist, .digits([2, 8]), .repeated(copies: 3, noise: 0.1)])
+  #expect(
+    plan.cells.map(\.description)
+      == ["bald.bayesian.r0", "bald.bayesian.digits-2-8.r0", "bald.bayesian.repeated-3x0.1.r0"]
+  )
 }

@@ -63,7 +63,17 @@ public struct ExperimentPlan: Sendable {
     let models = block.models
     var datasets: [DatasetVariant] = []
     do throws(ExperimentError) {
-      for name in block.datasets {
+      // A list item of digits continues the `digits:` item before it: `datasets: mnist,
+      // digits:2,8` lists two datasets, as `set:` values continue over commas.
+      var names: [String] = []
+      for item in block.datasets {
+        if let last = names.last, last.hasPrefix("digits:"), item.allSatisfy(\.isNumber) {
+          names[names.count - 1] += ",\(item)"
+        } else {
+          names.append(item)
+        }
+      }
+      for name in names {
         let variant = try DatasetVariant(parsing: name)
         if !datasets.contains(variant) { datasets.append(variant) }
       }
@@ -116,6 +126,11 @@ public struct ExperimentPlan: Sendable {
     throws
   {
     let p = profile.parameters
+    if let cell = cells.first(where: { !$0.model.supports($0.acquisition) }) {
+      throw ExperimentError.infeasible(
+        "cell \(cell): acquisition mbr runs only with model harmonic, and harmonic only with mbr"
+      )
+    }
     for dataset in Set(cells.map(\.dataset)) {
       let facts = dataset.declaredFacts
       let remaining = facts.trainingCount - p.validation - p.initialLabelled
@@ -146,11 +161,6 @@ public struct ExperimentPlan: Sendable {
     }
     if cells.contains(where: { $0.model == .deepEnsemble }) {
       try Self.checkEnsemble(p)
-    }
-    if let cell = cells.first(where: { !$0.model.supports($0.acquisition) }) {
-      throw ExperimentError.infeasible(
-        "cell \(cell): acquisition mbr runs only with model harmonic, and harmonic only with mbr"
-      )
     }
     guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
       throw ExperimentError.infeasible(
@@ -414,7 +424,8 @@ public struct ExperimentPlan: Sendable {
             resources: resources
           ),
           inputs: [
-            "data": data, "labelled": .artifact(
+            "data": data,
+            "labelled": .artifact(
               splitID(repetition: cell.repetition, dataset: cell.dataset),
               "labelled"
             ),

@@ -1,10 +1,11 @@
+import MNIST
+import NeuralEngine
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import MNIST
-import NeuralEngine
 
 /// Which dataset a cell learns from: MNIST itself or a dataset derived from it by the
 /// `dataset-variant` stage (same HDF5 layout, see ``DatasetVariantStage``).

@@ -87,7 +87,8 @@ struct Export: ParsableCommand {
       for cell in plan.cells {
         // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
         let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
-        var ids = data + [ExperimentPlan.splitID(repetition: cell.repetition, dataset: cell.dataset)]
+        var ids =
+          data + [ExperimentPlan.splitID(repetition: cell.repetition, dataset: cell.dataset)]
         // The cell's stages and its calibrate stages (a group of their own).
         let groups = [cell.description, ExperimentPlan.calibrationGroup(cell)]
         ids += plan.graph.nodes.filter { groups.contains($0.group ?? "") }.map(\.id)
