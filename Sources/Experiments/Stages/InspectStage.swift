@@ -211,6 +211,7 @@ public enum RoundInspection {
         "model"
       )
     }
+    let scoring = ExperimentPlan.scoreParameters(cell, p)
     return StageNode(
       id: ExperimentPlan.stageID(cell, round: round, InspectStage.kind),
       stage: InspectStage(
@@ -222,8 +223,8 @@ public enum RoundInspection {
           lowest: lowestShown,
           poolSubset: p.poolSubset,
           acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round),
-          masks: ExperimentPlan.scoreParameters(cell, p).masks,
-          copies: ExperimentPlan.scoreParameters(cell, p).copies
+          masks: scoring.masks,
+          copies: scoring.copies
         ),
         resources: resources
       ),
