@@ -22,33 +22,24 @@ import Reports
 public struct InspectStage: Stage {
   /// The semantic parameters.
   public struct Parameters: Codable, Sendable, Hashable {
-    /// The cell's uncertainty source (a deterministic cell is shown with T MC-dropout passes
-    /// of its network beside its own dropout-off prediction).
-    public var model: UncertaintySource
-    /// T, MC-dropout passes (per member of an ensemble that uses MC dropout).
-    public var mcSamples: Int
-    /// Ensemble members (1 for one network).
-    public var ensembleSize: Int
-    /// How ensemble members predict.
-    public var ensembleDropout: EnsembleDropout
+    /// The round's score stage's parameters: the page redraws its subset and its predictive
+    /// samples exactly as they were scored.
+    public var scoring: ScoreStage.Parameters
+    /// For a deterministic cell, which scores one dropout-off pass, the MC-dropout passes of
+    /// its network shown beside that pass; nil for every other source.
+    public var mcDropoutView: Int?
     /// How many of the lowest-scored images to show besides the acquired ones.
     public var lowest: Int
-    /// The scored subset's size (0 = the whole pool), to redraw the subset as scored.
-    public var poolSubset: Int
     /// The round's acquire stage's seed: its tie-break draw orders equal scores.
     public var acquireSeed: UInt64
-    /// The score stage's masks (`consistent`, or nil for independent masks).
-    public var masks: MonteCarloMasks? = nil
-    /// The score stage's groups of copies on Repeated MNIST (nil on MNIST).
-    public var copies: Int? = nil
   }
 
   /// The stage kind.
   public static let kind = "inspect"
   /// The logic version (2: an ensemble's deterministic view is member 0's dropout-off pass,
   /// not the members' mean, which equalled the predictive mean; ties ranked by the acquire
-  /// stage's draw, not by subset order).
-  public static let version = 2
+  /// stage's draw, not by subset order; 3: the score stage's parameters carried whole).
+  public static let version = 3
   /// The parameters.
   public var parameters: Parameters
   /// The artifact.
@@ -85,12 +76,9 @@ public struct InspectStage: Stage {
     // The scored subset's predictive samples as the score stage drew them (its seed, subset
     // draw and order of passes), so that what the page shows is what was scored.
     var generator = SeededGenerator(seed: context.seed ?? 0)
-    let size =
-      parameters.poolSubset == 0 ? before.pool.count : min(parameters.poolSubset, before.pool.count)
-    let subset = try ScoreStage.drawSubset(
-      pool: before.pool,
-      size: size,
-      copies: parameters.copies,
+    let scoring = parameters.scoring
+    let subset = try scoring.scoredSubset(
+      of: before.pool,
       trainingCount: { data.facts.trainingCount },
       generator: &generator
     )
@@ -100,41 +88,25 @@ public struct InspectStage: Stage {
         problem: "the scored subset is not the one the round's seed draws"
       )
     }
-    let networks = try PredictiveSamples.networks(
-      context,
-      count: parameters.model == .deepEnsemble ? parameters.ensembleSize : 1
-    )
+    // The score stage's generator as its predictions found it, right after the subset draw.
+    let afterSubset = generator
+    let networks = try PredictiveSamples.networks(context, count: scoring.ensembleSize ?? 1)
     let images = data.trainingImages(at: shown)
     let position = Dictionary(uniqueKeysWithValues: subset.enumerated().map { ($1, $0) })
     let (deterministic, samples) = try resources.withEngine { engine in
       let off = try PredictiveSamples(source: .deterministic, mcSamples: 1, ensembleDropout: .off)
         .probabilities(of: [networks[0]], images: images, generator: &generator, engine: engine)
-      guard parameters.model != .deterministic else {
+      if let passes = parameters.mcDropoutView {
         // A deterministic cell scores one dropout-off pass; its network's MC-dropout view.
-        let mc = try PredictiveSamples(
-          source: .mcDropout,
-          mcSamples: parameters.mcSamples,
-          ensembleDropout: .off
-        ).probabilities(of: networks, images: images, generator: &generator, engine: engine)
+        let mc = try PredictiveSamples(source: .mcDropout, mcSamples: passes, ensembleDropout: .off)
+          .probabilities(of: networks, images: images, generator: &generator, engine: engine)
         return (off, mc)
       }
-      var scoring = SeededGenerator(seed: context.seed ?? 0)
-      _ = try ScoreStage.drawSubset(
-        pool: before.pool,
-        size: size,
-        copies: parameters.copies,
-        trainingCount: { data.facts.trainingCount },
-        generator: &scoring
-      )
-      let all = try PredictiveSamples(
-        source: parameters.model,
-        mcSamples: parameters.mcSamples,
-        ensembleDropout: parameters.ensembleDropout,
-        masks: parameters.masks ?? .independent
-      ).probabilities(
+      var scoringGenerator = afterSubset
+      let all = try scoring.predictive.probabilities(
         of: networks,
         images: data.trainingImages(at: subset),
-        generator: &scoring,
+        generator: &scoringGenerator,
         engine: engine
       )
       let c = all.classes
@@ -211,20 +183,14 @@ public enum RoundInspection {
         "model"
       )
     }
-    let scoring = ExperimentPlan.scoreParameters(cell, p)
     return StageNode(
       id: ExperimentPlan.stageID(cell, round: round, InspectStage.kind),
       stage: InspectStage(
         parameters: .init(
-          model: cell.model,
-          mcSamples: p.mcSamples,
-          ensembleSize: networks,
-          ensembleDropout: p.ensembleDropout,
+          scoring: ExperimentPlan.scoreParameters(cell, p),
+          mcDropoutView: cell.model == .deterministic ? p.mcSamples : nil,
           lowest: lowestShown,
-          poolSubset: p.poolSubset,
-          acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round),
-          masks: scoring.masks,
-          copies: scoring.copies
+          acquireSeed: ExperimentPlan.seed(p, "acquire", cell.repetition, round)
         ),
         resources: resources
       ),

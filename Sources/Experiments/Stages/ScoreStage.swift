@@ -92,6 +92,23 @@ public struct ScoreStage: Stage {
       )
     }
 
+    /// The round's scored subset of `pool`: `poolSubset` points (all when 0 or larger than the
+    /// pool), drawn as whole groups of copies on Repeated MNIST; the first draw of the score
+    /// stage's generator. `trainingCount` (the training split's size) is read only for copies.
+    func scoredSubset(
+      of pool: [Int],
+      trainingCount: () throws -> Int,
+      generator: inout SeededGenerator
+    ) throws -> [Int] {
+      try ScoreStage.drawSubset(
+        pool: pool,
+        size: poolSubset == 0 ? pool.count : min(poolSubset, pool.count),
+        copies: copies,
+        trainingCount: trainingCount,
+        generator: &generator
+      )
+    }
+
     /// The scoring rule actually applied to the probabilities.
     public var effectiveFunction: AcquisitionFunction {
       singlePassVariationRatios == .leastConfidence ? .varRatiosMean : function
@@ -125,12 +142,8 @@ public struct ScoreStage: Stage {
   public func run(_ context: StageContext) throws {
     let set = try LabelledSet(contentsOf: context.inputURL("labelled"))
     var generator = SeededGenerator(seed: context.seed ?? 0)
-    let size =
-      parameters.poolSubset == 0 ? set.pool.count : min(parameters.poolSubset, set.pool.count)
-    let subset = try Self.drawSubset(
-      pool: set.pool,
-      size: size,
-      copies: parameters.copies,
+    let subset = try parameters.scoredSubset(
+      of: set.pool,
       trainingCount: { try resources.dataset(at: context.inputURL("data")).facts.trainingCount },
       generator: &generator
     )
