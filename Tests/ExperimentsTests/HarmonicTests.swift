@@ -165,6 +165,12 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
       plan.graph[ExperimentPlan.harmonicGraphID(repetition: $0, dataset: .digits([2, 8]))] != nil
     }
   )
+  // The protocol section quotes the authors' Figure 3 script, not their Figure 1 scripts.
+  let rows = ProtocolDescription.table(plan: plan, figures: []).rows
+  let pool = try #require(rows.first { $0[0] == "Pool" })
+  let validation = try #require(rows.first { $0[0] == "Validation set" })
+  #expect(pool[3].contains("`MBR.py`: 5000 images") && !pool[3].contains("40,000"))
+  #expect(validation[3] == "`MBR.py`: 1000, used for monitoring only")
 }
 
 // MARK: - The derived dataset

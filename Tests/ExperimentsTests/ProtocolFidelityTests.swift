@@ -309,6 +309,7 @@ struct ProtocolFidelityTests {
     #expect(text.contains("Bayesian CNN: MC-dropout accuracy; Deterministic CNN: dropout-off"))
     #expect(text.contains("a seeded class-stratified random subset of 500 test images"))
     #expect(text.contains("T = 2 MC-dropout passes"))
+    #expect(text.contains("40,000 images ([20k, 60k) of a shuffle)") && !text.contains("MBR.py"))
     #expect(table.rows.allSatisfy { $0.count == table.columns.count })
   }
 }

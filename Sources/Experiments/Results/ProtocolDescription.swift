@@ -48,6 +48,9 @@ public enum ProtocolDescription {
       let size = dataset.facts(of: .mnist).trainingCount - p.validation - p.initialLabelled
       return (dataset, copies, size)
     }
+    // Figure 3's sizes come from the authors' `MBR.py`, not from their Figure 1 scripts.
+    var isFigure3 = models.contains(.harmonic)
+    if case .digits = p.dataset { isFigure3 = true }
     if p.dataset != .mnist || models.contains(.harmonic) {
       row(
         "Dataset",
@@ -89,7 +92,10 @@ public enum ProtocolDescription {
           ? "the whole pool scored each round"
           : "a fresh uniform subset of \(p.poolSubset) scored each round"),
       "the remaining training images (no subset mentioned)",
-      "40,000 images ([20k, 60k) of a shuffle); a fresh subset of 2000 per round",
+      isFigure3
+        ? "`MBR.py`: 5000 images ([5000, 10000) of a shuffle of the 2s and 8s); MBR scores the "
+          + "same first 50 pool images every round"
+        : "40,000 images ([20k, 60k) of a shuffle); a fresh subset of 2000 per round",
       "subset as the authors (the paper is silent; scoring the whole pool costs 30x); the "
         + "larger pool is immaterial"
     )
@@ -98,7 +104,7 @@ public enum ProtocolDescription {
       "\(p.validation) images held out of the pool"
         + (p.weightDecayGrid.isEmpty ? ", not used otherwise" : ", used to choose c"),
       "100 (5000 for Table 2), used to optimise the weight decay",
-      "5000, used for monitoring only",
+      isFigure3 ? "`MBR.py`: 1000, used for monitoring only" : "5000, used for monitoring only",
       "the paper's sizes"
     )
     let grid = p.weightDecayGrid.map { String($0) }.joined(separator: ", ")
