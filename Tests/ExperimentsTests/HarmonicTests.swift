@@ -171,6 +171,11 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
   let validation = try #require(rows.first { $0[0] == "Validation set" })
   #expect(pool[3].contains("`MBR.py`: 5000 images") && !pool[3].contains("40,000"))
   #expect(validation[3] == "`MBR.py`: 1000, used for monitoring only")
+  let test = try #require(rows.first { $0[0] == "Test accuracy" })
+  #expect(test[1].hasPrefix("on all test images of MNIST 2 vs 8:"))
+  #expect(test[3] == "`model.evaluate`: dropout off, the 2s and 8s of the test set")
+  #expect(plan.profile.summary.contains("T = 100, 50 epochs, test images of MNIST 2 vs 8:"))
+  #expect(Profile.paper.summary.contains("50 epochs, 10,000 test images:"))
 }
 
 // MARK: - The derived dataset

@@ -1,4 +1,5 @@
 import Acquisition
+import Foundation
 import MNIST
 import NeuralEngine
 
@@ -109,6 +110,15 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
   public var harmonicPrediction: HarmonicPrediction {
     get { storedHarmonicPrediction ?? .threshold }
     set { storedHarmonicPrediction = newValue == .threshold ? nil : newValue }
+  }
+
+  /// The whole test set in words: "10,000 test images", or "test images of MNIST 2 vs 8" for
+  /// a subset of the digits (how many it holds is read from the derived file, not known here).
+  public var allTestImages: String {
+    if case .digits = dataset { return "test images of \(dataset.displayName)" }
+    let n = DatasetFacts.mnist.testCount
+    return n >= 1000
+      ? "\(n / 1000),\(String(format: "%03d", n % 1000)) test images" : "\(n) test images"
   }
 
   /// The paper's protocol (§5.1, with the authors' code where the paper is silent).
@@ -231,7 +241,7 @@ public struct Profile: Sendable, Hashable {
   /// One line for `pipeline list` and `status`, generated from the resolved parameters.
   public var summary: String {
     let p = parameters
-    let test = p.testSubset == 0 ? "10,000 test images" : "\(p.testSubset) test images"
+    let test = p.testSubset == 0 ? p.allTestImages : "\(p.testSubset) test images"
     return
       "\(p.repetitions) repetition(s), \(p.totalAcquired) acquired images, T = \(p.mcSamples), "
       + "\(p.epochs) epochs, \(test): \(purpose)"
@@ -244,7 +254,7 @@ public struct Profile: Sendable, Hashable {
     let p = parameters
     let test =
       p.testSubset == 0
-      ? "all 10,000 test images"
+      ? "all \(p.allTestImages)"
       : "a class-stratified random subset of \(p.testSubset) test images"
     return "\(name.prefix(1).uppercased() + name.dropFirst()) profile: a reduced protocol "
       + "(\(p.repetitions) repetition(s), \(p.rounds) rounds of \(p.acquireCount) = "

@@ -57,7 +57,8 @@ public enum ProtocolDescription {
         "\(p.dataset): classes \(p.dataset.declaredFacts.classNames.joined(separator: ", "))"
           + (p.dataset == .mnist ? "" : ", derived from MNIST by the `dataset-variant` stage"),
         "Figure 3: MNIST digits 2 and 8 (the digits are not stated in the text we have)",
-        "`MBR.py`: digits 2 and 8, 1000 validation, 20 initial, 5000 pool images",
+        "`MBR.py`: digits 2 and 8, 1000 validation, 20 initial, 5000 pool images; its CNN has "
+          + "3×3 kernels (4×4 in the Figure 1 scripts) and 10 softmax outputs",
         "the authors' script"
       )
     }
@@ -179,7 +180,7 @@ public enum ProtocolDescription {
     )
     let testImages =
       p.testSubset == 0
-      ? "all 10,000 test images"
+      ? "all \(p.allTestImages)"
       : "a seeded class-stratified random subset of \(p.testSubset) test images"
     row(
       "Test accuracy",
@@ -187,7 +188,9 @@ public enum ProtocolDescription {
         + "dropout-off pass; both are stored",
       "\"dropout approximation at test time\" (MC dropout); no MC dropout for the "
         + "deterministic models of Figure 2",
-      "`model.evaluate`: dropout off, 10,000 test images",
+      isFigure3
+        ? "`model.evaluate`: dropout off, the 2s and 8s of the test set"
+        : "`model.evaluate`: dropout off, 10,000 test images",
       "T chosen by measurement (MC accuracy within 0.05 pp of T = 1000 on average); "
         + "see the figures and tables for which one each shows"
     )
