@@ -107,6 +107,15 @@ struct UncertaintySourceTests {
     #expect {
       try ExperimentPlan.checkEnsemble(whole, physicalMemory: 20_000_000)
     } throws: { "\($0)".contains("ensemble-size=5: ") && "\($0)".contains("smaller pool-subset") }
+    // Repeated MNIST's pool is 3 times MNIST's: 36 MB, more than half of 60 MB; MNIST's fits.
+    try ExperimentPlan.checkEnsemble(whole, datasets: [.mnist], physicalMemory: 60_000_000)
+    #expect {
+      try ExperimentPlan.checkEnsemble(
+        whole,
+        datasets: [.mnist, .repeated(copies: 3, noise: 0.1)],
+        physicalMemory: 60_000_000
+      )
+    } throws: { "\($0)".contains("need 36 MB") }
   }
 
   @Test func anUnknownSourceInADocumentNamesTheLineAndTheAcceptedOnes() throws {

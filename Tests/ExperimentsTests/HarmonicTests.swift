@@ -288,6 +288,31 @@ extension SmokeLoopTests {
     #expect(acquired.acquiredScores.sorted(by: >) == Array(best))
     #expect(acquired.pool.count == 390)
     #expect(acquired.unused.count == data.facts.trainingCount - 100 - 20 - 400)
+    // inspect shows a CNN round of 2 vs 8 with the dataset's class names, not MNIST's.
+    let inspect = RoundInspection.node(
+      plan: plan,
+      cell: cnn,
+      round: 0,
+      resources: ExperimentResources()
+    )
+    var graph = plan.graph
+    try graph.add(inspect)
+    try runner.run(graph, recordAs: "fig3-inspect")
+    guard case .cached(let key)? = try runner.status(graph)[inspect.id] else {
+      Issue.record("the inspect stage did not run")
+      return
+    }
+    let page = try RoundInspection.page(
+      plan: plan,
+      cell: cnn,
+      round: 0,
+      inspection: try runner.store.verifiedArtifactURL(key: key, name: "inspection"),
+      command: "pipeline inspect fig3-test --cell \(cnn) --round 0"
+    )
+    #expect(page.classNames == ["2", "8"])
+    #expect(page.images.count == 15)
+    #expect(page.images.allSatisfy { $0.predictiveMean.count == 2 && (0...1).contains($0.label) })
+    #expect(page.labelledCounts == [10, 10])
   }
 }
 

@@ -159,8 +159,9 @@ public struct ExperimentPlan: Sendable {
           + "could not acquire \(p.acquireCount) images; raise pool-subset (0 = the whole pool)"
       )
     }
-    if cells.contains(where: { $0.model == .deepEnsemble }) {
-      try Self.checkEnsemble(p)
+    let ensembleDatasets = Set(cells.filter { $0.model == .deepEnsemble }.map(\.dataset))
+    if !ensembleDatasets.isEmpty {
+      try Self.checkEnsemble(p, datasets: ensembleDatasets)
     }
     guard p.weightDecayGrid.isEmpty || p.validation > 0 else {
       throw ExperimentError.infeasible(
@@ -229,10 +230,22 @@ public struct ExperimentPlan: Sendable {
   }
 
   /// A deep ensemble needs two members or more, and its probability samples must fit in
-  /// memory (half of this machine's, leaving the rest to the engine and the system).
+  /// memory (half of this machine's, leaving the rest to the engine and the system) on each of
+  /// the `datasets` its cells run on (Repeated MNIST's pool is `copies` times MNIST's).
   static func checkEnsemble(
     _ p: ExperimentParameters,
+    datasets: Set<DatasetVariant> = [.mnist],
     physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory
+  ) throws {
+    for dataset in datasets.sorted(by: { $0.description < $1.description }) {
+      try checkEnsemble(p, facts: dataset.declaredFacts, physicalMemory: physicalMemory)
+    }
+  }
+
+  private static func checkEnsemble(
+    _ p: ExperimentParameters,
+    facts: DatasetFacts,
+    physicalMemory: UInt64
   ) throws {
     guard p.ensembleSize >= 2 else {
       throw ExperimentError.infeasible(
@@ -241,7 +254,6 @@ public struct ExperimentPlan: Sendable {
       )
     }
     let mc = p.ensembleDropout == .mcDropout
-    let facts = DatasetFacts.mnist
     let scoring =
       p.ensembleSize * (mc ? p.mcSamples : 1)
       * (p.poolSubset == 0 ? facts.trainingCount : p.poolSubset)

@@ -223,7 +223,8 @@ public enum RoundInspection {
     let samples = samplesData.values
     let passes = samplesData.shape[0]
     let k = indices.count
-    let classes = k == 0 ? DatasetFacts.mnist.classCount : deterministic.count / k
+    let classNames = cell.dataset.declaredFacts.classNames
+    let classes = k == 0 ? classNames.count : deterministic.count / k
     let pixels = k == 0 ? 0 : images.count / k
     let side = Int(Double(pixels).squareRoot().rounded())
     var shown: [InspectedImage] = []
@@ -286,7 +287,7 @@ public enum RoundInspection {
       model: cell.model.displayName,
       samplesText: samplesText,
       deterministicText: cell.model == .deepEnsemble ? "member 0, dropout off" : "dropout off",
-      classNames: DatasetFacts.mnist.classNames,
+      classNames: classNames,
       subsetScores: try file.read("subset_scores", as: Double.self).values,
       labelledCounts: try file.read("labelled_class_counts", as: Int64.self).values.map { Int($0) },
       acquiredCounts: try file.read("acquired_class_counts", as: Int64.self).values.map { Int($0) },
