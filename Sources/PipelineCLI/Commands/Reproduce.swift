@@ -134,30 +134,16 @@ extension Reproduce {
   private func record(_ workspace: Workspace, since started: ContinuousClock.Instant) throws {
     let previous = RecordedRun.load(data.dataDirectory, workspace.recordName)
     guard workspace.console.executedStages > 0 || previous == nil else { return }
-    let git = ToolInfo.gitState()
-    let system = Reports.SystemInfo.current()
-    let software = ToolInfo.softwareVersions()
     let elapsed = ContinuousClock.now - started
-    var executed = previous?.executedRounds ?? [:]
-    for (cell, rounds) in workspace.console.executedRounds {
-      executed[cell] = Array(Set(executed[cell, default: []] + rounds)).sorted()
-    }
-    try RecordedRun(
+    let executed = RecordedRun.merge(
+      previous?.executedRounds ?? [:],
+      workspace.console.executedRounds
+    )
+    try RecordedRun.onThisMachine(
       command: Self.recordedCommand(),
-      gitCommit: git.commit,
-      gitDirty: git.dirty,
       wallSeconds: (previous?.wallSeconds ?? 0) + Double(elapsed.components.seconds)
         + Double(elapsed.components.attoseconds) / 1e18,
-      cpuModel: system.cpuModel,
-      cores: system.cores,
-      memoryBytes: system.memoryBytes,
-      operatingSystem: system.operatingSystem,
-      swiftVersion: software.swift,
-      hdf5Version: software.hdf5,
-      oneDNNVersion: software.oneDNN,
-      oneDNNISA: software.oneDNNISA,
-      executedRounds: executed,
-      sources: MNISTSources.digests
+      executedRounds: executed
     ).save(data.dataDirectory, workspace.recordName)
   }
 

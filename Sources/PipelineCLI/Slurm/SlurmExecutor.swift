@@ -369,25 +369,11 @@ struct SlurmExecutor {
         )
         executed = RecordedRun.merge(executed, cellRecord?.executedRounds ?? [:])
       }
-      let git = ToolInfo.gitState()
-      let system = Reports.SystemInfo.current()
-      let software = ToolInfo.softwareVersions()
-      try RecordedRun(
+      try RecordedRun.onThisMachine(
         command: Reproduce.recordedCommand(arguments: arguments),
-        gitCommit: git.commit,
-        gitDirty: git.dirty,
         wallSeconds: (campaign.isEmpty ? 0 : previous?.wallSeconds ?? 0)
           + Date().timeIntervalSince(since),
-        cpuModel: system.cpuModel,
-        cores: system.cores,
-        memoryBytes: system.memoryBytes,
-        operatingSystem: system.operatingSystem,
-        swiftVersion: software.swift,
-        hdf5Version: software.hdf5,
-        oneDNNVersion: software.oneDNN,
-        oneDNNISA: software.oneDNNISA,
-        executedRounds: executed,
-        sources: MNISTSources.digests
+        executedRounds: executed
       ).save(dataDirectory, recordName)
     }
     if var finished = record {
@@ -534,11 +520,4 @@ final class StopFlag: @unchecked Sendable {
   private var value = false
   func set() { lock.withLock { value = true } }
   var isSet: Bool { lock.withLock { value } }
-}
-
-extension RecordedRun {
-  /// Executed rounds per cell, the union of `a` and `b`.
-  static func merge(_ a: [String: [Int]], _ b: [String: [Int]]) -> [String: [Int]] {
-    a.merging(b) { Array(Set($0 + $1)).sorted() }
-  }
 }

@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import HDF5Store
 import NeuralEngine
@@ -41,6 +42,43 @@ struct RecordedRun: Codable {
   }
   var sourceDigests: [(name: String, sha256: String)] {
     sources.sorted { $0.key < $1.key }.map { (name: $0.key, sha256: $0.value) }
+  }
+
+  /// A record of a run on this machine, from this checkout: its git state, hardware and
+  /// software versions, with the command, wall time and executed rounds the caller measured.
+  static func onThisMachine(
+    command: String,
+    wallSeconds: Double,
+    executedRounds: [String: [Int]]
+  ) -> RecordedRun {
+    let git = ToolInfo.gitState()
+    let system = SystemInfo.current()
+    let software = ToolInfo.softwareVersions()
+    return RecordedRun(
+      command: command,
+      gitCommit: git.commit,
+      gitDirty: git.dirty,
+      wallSeconds: wallSeconds,
+      cpuModel: system.cpuModel,
+      cores: system.cores,
+      memoryBytes: system.memoryBytes,
+      operatingSystem: system.operatingSystem,
+      swiftVersion: software.swift,
+      hdf5Version: software.hdf5,
+      oneDNNVersion: software.oneDNN,
+      oneDNNISA: software.oneDNNISA,
+      executedRounds: executedRounds,
+      sources: MNISTSources.digests
+    )
+  }
+
+  /// Executed rounds per cell, the union of `a` and `b`, each cell's rounds ascending.
+  static func merge(_ a: [String: [Int]], _ b: [String: [Int]]) -> [String: [Int]] {
+    var merged = a
+    for (cell, rounds) in b {
+      merged[cell] = Array(Set(merged[cell, default: []] + rounds)).sorted()
+    }
+    return merged
   }
 
   static func url(_ dataDirectory: URL, _ name: String) -> URL {
