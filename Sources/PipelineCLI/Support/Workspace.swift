@@ -133,18 +133,27 @@ struct Workspace {
       parallelism: jobs,
       cachedDuration: { store.manifest(forKey: $0)?.durationSeconds }
     )
-    runner = try Self.runner(options: options, mirror: mirror, jobs: jobs, observer: console)
+    runner = try Self.runner(
+      options: options,
+      mirror: mirror,
+      jobs: jobs,
+      observer: console,
+      store: store
+    )
   }
 
   /// A runner over the data directory's cache.
   ///
-  /// - Parameter mirror: where the download stage reads MNIST; nil for commands that never
-  ///   compute it.
+  /// - Parameters:
+  ///   - mirror: where the download stage reads MNIST; nil for commands that never compute it.
+  ///   - store: the data directory's store, when the caller opened it already (one store per
+  ///     process: the observer reads the same one).
   static func runner(
     options: DataOptions,
     mirror: MirrorOptions? = nil,
     jobs: Int,
-    observer: any PipelineObserver
+    observer: any PipelineObserver,
+    store: ArtifactStore? = nil
   ) throws
     -> PipelineRunner
   {
@@ -152,7 +161,7 @@ struct Workspace {
     var settings = ["data-dir": options.dataDirectory.path]
     if let mirror = mirror?.resolved { settings["mnist-mirror"] = mirror }
     return PipelineRunner(
-      store: try ArtifactStore(root: options.cacheDirectory),
+      store: try store ?? ArtifactStore(root: options.cacheDirectory),
       jobs: jobs,
       toolVersion: ToolInfo.version,
       settings: settings,
