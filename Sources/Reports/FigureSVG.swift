@@ -35,17 +35,28 @@ struct FigureSVG {
       // Headroom: the lines keep to the lower two thirds, under the legend in the upper right.
       yScale = .fromZero(maximum: all.compactMap { $0.upper.max() }.max().map { $0 * 1.5 })
     }
-    // Repetitions with data: a partial report must not claim runs that have not started.
-    let runCounts = data.panels.flatMap(\.series).map {
-      $0.runs.filter { !$0.points.isEmpty }.count
+    // Repetitions behind each plotted point: a partial report must not claim runs that have
+    // not reached a point (a mean line continues over fewer runs where others stopped).
+    let pointCounts = data.panels.flatMap(\.series).flatMap { series in
+      Dictionary(grouping: series.runs.flatMap { $0.points.map(\.acquired) }, by: { $0 })
+        .values.map(\.count)
     }
-    repetitions = (runCounts.min() ?? 0)...(runCounts.max() ?? 0)
+    repetitions = (pointCounts.min() ?? 0)...(pointCounts.max() ?? 0)
   }
 
-  /// How many repetitions each series has: `3`, or `1–3` while a report is partial.
+  /// How many repetitions each plotted point averages: `3`, or `1–3` while a report is
+  /// partial and some runs have not reached every point.
   var repetitionText: String {
     repetitions.lowerBound == repetitions.upperBound
       ? "\(repetitions.upperBound)" : "\(repetitions.lowerBound)–\(repetitions.upperBound)"
+  }
+
+  /// The caption's words for ``repetitionText``: `3 repetitions`, or, when points average
+  /// different numbers of runs, `1–3 repetitions (each point: those that reached it)`.
+  var repetitionPhrase: String {
+    repetitions.lowerBound == repetitions.upperBound
+      ? "\(repetitionText) repetitions"
+      : "\(repetitionText) repetitions (each point: those that reached it)"
   }
 
   // MARK: - Documents

@@ -114,7 +114,7 @@ private struct NodeBuilder {
       + "score of the MC and the dropout-off predictions.\n"
     let description: [Inline] = [
       .text(
-        "Lines: mean ECE over \(svg.repetitionText) repetitions ("
+        "Lines: mean ECE over \(svg.repetitionPhrase) ("
           + metrics.joined(separator: "; ") + "); shaded: "
           + (data.band == .minMax ? "min–max" : "±1 standard deviation")
           + " over repetitions; rounds not calibrated yet are left out. Data: "
@@ -283,7 +283,7 @@ private struct NodeBuilder {
     let description: [Inline] =
       [
         .text(
-          "Lines: \(metricText) over \(svg.repetitionText) repetitions; shaded: "
+          "Lines: \(metricText) over \(svg.repetitionPhrase); shaded: "
             + (data.band == .minMax ? "min–max" : "±1 standard deviation")
             + " over repetitions. Data: "
         ),

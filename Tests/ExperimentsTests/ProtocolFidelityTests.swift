@@ -357,6 +357,18 @@ struct PartialValueTests {
       values["final.mc.bald.bayesian"] == "50.00% (at 10 acquired, 1 of 2 repetitions so far)"
     )
     #expect(values["final.mc.random.bayesian"] == "– (not computed yet)")
+    // Repetitions at different rounds: the furthest round, over the repetitions that reached
+    // it, never the mean of a late round and an early one (90% at 20 and 50% at 10 is not 70%).
+    let uneven = ExperimentResults(
+      plan: try Self.plan(),
+      curves: [
+        Self.cells[0]: Self.points(3, accuracy: 0.9), Self.cells[1]: Self.points(2, accuracy: 0.5),
+      ]
+    )
+    #expect(
+      uneven.values["final.mc.bald.bayesian"]
+        == "90.00% (at 20 acquired, 1 of 2 repetitions so far)"
+    )
   }
 
   @Test func completeValuesArePlain() throws {

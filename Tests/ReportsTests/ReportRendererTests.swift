@@ -219,6 +219,24 @@ import Testing
     #expect(report.html.contains("class=\"notice notice-profile\""))
   }
 
+  @Test func aPartialFigureSaysHowManyRepetitionsEachPointAverages() throws {
+    var figure = SampleReport.figure(rounds: 40, repetitions: 2)
+    // Repetition 1 of every series stopped after 3 rounds: beyond 20 acquired, one run.
+    for p in figure.panels.indices {
+      for s in figure.panels[p].series.indices {
+        figure.panels[p].series[s].runs[1].points.removeSubrange(3...)
+      }
+    }
+    var inputs = SampleReport.inputs(
+      completeness: .partial([CellProgress(cell: "bald.bayesian", roundsDone: 43, roundsTotal: 80)])
+    )
+    inputs.figures["accuracy-curves"] = figure
+    let report = try render(inputs)
+    #expect(report.markdown.contains("over 1–2 repetitions (each point: those that reached it)"))
+    #expect(!report.markdown.contains("over 2 repetitions"))
+    #expect(report.html.contains("(n = 1–2)"))
+  }
+
   @Test func completeReportsCarryNoBanner() throws {
     let report = try render()
     #expect(!report.markdown.contains("Partial report") && !report.html.contains("class=\"notice"))

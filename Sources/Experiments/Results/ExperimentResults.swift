@@ -585,22 +585,19 @@ public struct ExperimentResults: Sendable {
         let suffix =
           "\(acquisition.rawValue).\(model.rawValue)" + datasetSuffix(dataset, slug: true)
         let runs = runs(acquisition, model, dataset: dataset)
-        let finals = runs.compactMap { $0.points.last }
-        guard !finals.isEmpty else {
+        // The furthest round any repetition has evaluated, averaged over the repetitions that
+        // reached it: never a mean of different rounds.
+        guard let furthest = runs.compactMap({ $0.points.last?.acquired }).max() else {
           values["final.mc.\(suffix)"] = "– (not computed yet)"
           values["final.det.\(suffix)"] = "– (not computed yet)"
           continue
         }
+        let finals = runs.compactMap { run in run.points.first { $0.acquired == furthest } }
         let mc = finals.map(\.accuracyMC).reduce(0, +) / Double(finals.count)
         let det = finals.map(\.accuracyDeterministic).reduce(0, +) / Double(finals.count)
-        var origin = ""
-        if !complete {
-          let acquired = Set(finals.map(\.acquired)).sorted()
-          let at =
-            acquired.count == 1
-            ? "\(acquired[0])" : "\(acquired.first!)–\(acquired.last!)"
-          origin = " (at \(at) acquired, \(finals.count) of \(runs.count) repetitions so far)"
-        }
+        let origin =
+          complete
+          ? "" : " (at \(furthest) acquired, \(finals.count) of \(runs.count) repetitions so far)"
         values["final.mc.\(suffix)"] = String(format: "%.2f%%", 100 * mc) + origin
         values["final.det.\(suffix)"] = String(format: "%.2f%%", 100 * det) + origin
       }
