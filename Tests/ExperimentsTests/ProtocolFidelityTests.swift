@@ -312,6 +312,21 @@ struct ProtocolFidelityTests {
     #expect(text.contains("40,000 images ([20k, 60k) of a shuffle)") && !text.contains("MBR.py"))
     #expect(table.rows.allSatisfy { $0.count == table.columns.count })
   }
+
+  @Test func thePoolRowSaysWhatWasScoredWhenTheSubsetCoversThePool() throws {
+    let plan = try Self.plan(["pool-size=100", "pool-subset=200", "test-mc-samples=10"])
+    let rows = ProtocolDescription.table(plan: plan, figures: []).rows
+    let pool = try #require(rows.first { $0[0] == "Pool" })
+    #expect(
+      pool[1] == "a seeded subset of 100 of the training images outside the validation and "
+        + "initial sets; the whole pool scored each round (`pool-subset` 200 is not smaller "
+        + "than the pool)"
+    )
+    #expect(pool[4] == "pool size overridden (`pool-size`); subset size overridden (`pool-subset`)")
+    #expect(rows.allSatisfy { row in row.allSatisfy { !$0.contains("; ;") } })
+    let test = try #require(rows.first { $0[0] == "Test accuracy" })
+    #expect(test[4].hasPrefix("T = 10 for speed (`test-mc-samples`"))
+  }
 }
 
 /// Values quoted by documents never state more than the data holds.

@@ -12,6 +12,22 @@ import Reports
 /// declarations, never written by hand, so it cannot drift from what was run. The paper and
 /// authors' columns summarise `shared/reference/paper-protocol.md` and the fidelity review.
 public enum ProtocolDescription {
+  /// Why the pool is what it is: its size (all that is left, or `pool-size`) and the scored
+  /// subset, each against the authors' choice.
+  static func poolReason(_ p: ExperimentParameters, isFigure3: Bool) -> String {
+    let subset =
+      p.poolSubset == 2000
+      ? "subset as the authors (the paper is silent; scoring the whole pool costs 30x)"
+      : p.poolSubset == 0
+        ? "the whole pool scored (overridden: `pool-subset=0`)"
+        : "subset size overridden (`pool-subset`)"
+    guard p.poolSize > 0 else { return subset + "; the larger pool is immaterial" }
+    return
+      (isFigure3 && p.poolSize == 5000
+      ? "the pool size of the authors' `MBR.py`" : "pool size overridden (`pool-size`)")
+      + "; " + subset
+  }
+
   /// The section's table for `plan`, whose document declares `figures`; `results` (if given)
   /// lets it point at the dips that small last batches left in the curves.
   public static func table(
@@ -81,7 +97,7 @@ public enum ProtocolDescription {
       "Pool",
       (p.poolSize > 0
         ? "a seeded subset of \(p.poolSize) of the training images outside the validation and "
-          + "initial sets; "
+          + "initial sets"
         : p.dataset == .mnist
           ? "all \(poolSize) training images outside the validation and initial sets"
           : "all training images of \(p.dataset) outside the validation and initial sets")
@@ -91,14 +107,16 @@ public enum ProtocolDescription {
         }.joined() + "; "
         + (p.poolSubset == 0
           ? "the whole pool scored each round"
-          : "a fresh uniform subset of \(p.poolSubset) scored each round"),
+          : p.poolSize > 0 && p.poolSubset >= p.poolSize
+            ? "the whole pool scored each round (`pool-subset` \(p.poolSubset) is not smaller "
+              + "than the pool)"
+            : "a fresh uniform subset of \(p.poolSubset) scored each round"),
       "the remaining training images (no subset mentioned)",
       isFigure3
         ? "`MBR.py`: 5000 images ([5000, 10000) of a shuffle of the 2s and 8s); MBR scores the "
           + "same first 50 pool images every round"
         : "40,000 images ([20k, 60k) of a shuffle); a fresh subset of 2000 per round",
-      "subset as the authors (the paper is silent; scoring the whole pool costs 30x); the "
-        + "larger pool is immaterial"
+      poolReason(p, isFigure3: isFigure3)
     )
     row(
       "Validation set",
@@ -106,7 +124,13 @@ public enum ProtocolDescription {
         + (p.weightDecayGrid.isEmpty ? ", not used otherwise" : ", used to choose c"),
       "100 (5000 for Table 2), used to optimise the weight decay",
       isFigure3 ? "`MBR.py`: 1000, used for monitoring only" : "5000, used for monitoring only",
-      "the paper's sizes"
+      p.validation == 100
+        ? "the paper's size"
+        : p.validation == 5000
+          ? "the paper's size for Table 2"
+          : isFigure3 && p.validation == 1000
+            ? "the authors' `MBR.py` (the paper gives none for Figure 3)"
+            : "overridden (`validation`)"
     )
     let grid = p.weightDecayGrid.map { String($0) }.joined(separator: ", ")
     row(
@@ -191,8 +215,12 @@ public enum ProtocolDescription {
       isFigure3
         ? "`model.evaluate`: dropout off, the 2s and 8s of the test set"
         : "`model.evaluate`: dropout off, 10,000 test images",
-      "T chosen by measurement (MC accuracy within 0.05 pp of T = 1000 on average); "
-        + "see the figures and tables for which one each shows"
+      (p.testMCSamples == 200
+        ? "T chosen by measurement (MC accuracy within 0.05 pp of T = 1000 on average)"
+        : "T = \(p.testMCSamples) for speed (`test-mc-samples`; the paper profile's 200 is within "
+          + "0.05 pp of T = 1000 on average)")
+        + (p.testSubset == 0 ? "" : "; a test subset for speed (`test-subset`)")
+        + "; see the figures and tables for which one each shows"
     )
     for figure in figures {
       row(
