@@ -170,7 +170,11 @@ func badFigure3ValuesNameTheKeyTheValueAndTheLimit(text: String, fragments: [Str
   let pool = try #require(rows.first { $0[0] == "Pool" })
   let validation = try #require(rows.first { $0[0] == "Validation set" })
   #expect(pool[3].contains("`MBR.py`: 5000 images") && !pool[3].contains("40,000"))
-  #expect(validation[3] == "`MBR.py`: 1000, used for monitoring only")
+  #expect(validation[3].hasPrefix("`MBR.py`: 1000 (all 2s") && !validation[3].contains("5000"))
+  let initial = try #require(rows.first { $0[0] == "Initial labelled set" })
+  #expect(
+    initial[3].hasSuffix("all 2s") && initial[4] == "the paper's (the script's 20 are one class)"
+  )
   #expect(validation[4] == "the authors' `MBR.py` (the paper gives none for Figure 3)")
   #expect(pool[4].hasPrefix("the pool size of the authors' `MBR.py`; subset as the authors"))
   #expect(!pool[1].contains("; ;"))

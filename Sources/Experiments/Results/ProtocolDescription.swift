@@ -43,12 +43,19 @@ public enum ProtocolDescription {
       rows.append([aspect, ours, paper, authors, why])
     }
 
+    // Figure 3's sizes come from the authors' `MBR.py`, not from their Figure 1 scripts.
+    var isFigure3 = models.contains(.harmonic)
+    if case .digits = p.dataset { isFigure3 = true }
     row(
       "Initial labelled set",
       "\(p.initialLabelled) images, \(p.initialPerClass) per class, drawn per repetition",
       "20, random but balanced",
-      "20: the first 2 of each digit in a shuffled block",
-      p.initialPerClass == 2 ? "as both" : "overridden (`initial-per-class`)"
+      isFigure3
+        ? "`MBR.py`: the first 20 of its list of the 2s followed by the 8s: all 2s"
+        : "20: the first 2 of each digit in a shuffled block",
+      p.initialLabelled != 20
+        ? "overridden (`initial-per-class`)"
+        : isFigure3 ? "the paper's (the script's 20 are one class)" : "as both"
     )
     row(
       "Acquisition",
@@ -64,9 +71,6 @@ public enum ProtocolDescription {
       let size = dataset.facts(of: .mnist).trainingCount - p.validation - p.initialLabelled
       return (dataset, copies, size)
     }
-    // Figure 3's sizes come from the authors' `MBR.py`, not from their Figure 1 scripts.
-    var isFigure3 = models.contains(.harmonic)
-    if case .digits = p.dataset { isFigure3 = true }
     if p.dataset != .mnist || models.contains(.harmonic) {
       row(
         "Dataset",
@@ -113,8 +117,8 @@ public enum ProtocolDescription {
             : "a fresh uniform subset of \(p.poolSubset) scored each round"),
       "the remaining training images (no subset mentioned)",
       isFigure3
-        ? "`MBR.py`: 5000 images ([5000, 10000) of a shuffle of the 2s and 8s); MBR scores the "
-          + "same first 50 pool images every round"
+        ? "`MBR.py`: 5000 images ([5000, 10000) of its 2s-then-8s list: mostly 8s); MBR scores "
+          + "the same first 50 pool images every round"
         : "40,000 images ([20k, 60k) of a shuffle); a fresh subset of 2000 per round",
       poolReason(p, isFigure3: isFigure3)
     )
@@ -123,7 +127,9 @@ public enum ProtocolDescription {
       "\(p.validation) images held out of the pool"
         + (p.weightDecayGrid.isEmpty ? ", not used otherwise" : ", used to choose c"),
       "100 (5000 for Table 2), used to optimise the weight decay",
-      isFigure3 ? "`MBR.py`: 1000, used for monitoring only" : "5000, used for monitoring only",
+      isFigure3
+        ? "`MBR.py`: 1000 (all 2s: [2000, 3000) of its 2s-then-8s list), used for monitoring only"
+        : "5000, used for monitoring only",
       p.validation == 100
         ? "the paper's size"
         : p.validation == 5000
