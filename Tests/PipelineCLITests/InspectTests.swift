@@ -49,4 +49,20 @@ extension EndToEndTests {
     // Nothing was written into the repository's Reports/.
     #expect(run.standardOutput.contains(folder.path))
   }
+
+  @Test("inspect of a round not computed yet refuses and names the command that computes it")
+  func inspectRefusesARoundNotComputedYet() throws {
+    let fixture = try CLIFixture.shared()
+    let workspace = try fixture.emptyWorkspace("inspect-uncomputed")
+    defer { fixture.discard(workspace) }
+    let run = try PipelineProcess.run(
+      ["inspect", "fig2", "--profile", "smoke", "--cell", "bald.bayesian.r0", "--round", "1"]
+        + workspace.renderArguments
+    )
+    #expect(!run.succeeded)
+    #expect(run.standardError.contains("round 1 of bald.bayesian.r0 has not been computed yet"))
+    #expect(run.standardError.contains("reproduce fig2 --profile smoke --cells bald.bayesian.r0"))
+    // Nothing was computed: not even the download.
+    #expect(try CacheSnapshot(workspace).entries.isEmpty)
+  }
 }

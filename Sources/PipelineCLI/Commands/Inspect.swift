@@ -67,6 +67,33 @@ struct Inspect: ParsableCommand {
       pending += upstream.upstreamIDs
     }
     let subgraph = try PipelineGraph(graph.nodes.filter { included.contains($0.id) })
+    // Only the inspect stage may be computed here: a round not computed yet would silently
+    // start the cell's whole loop up to it (hours with the paper profile).
+    let statuses = try workspace.runner.status(subgraph)
+    let missing = subgraph.nodes.map(\.id).filter { id in
+      guard id != node.id else { return false }
+      if case .cached? = statuses[id] { return false }
+      return true
+    }
+    if !missing.isEmpty {
+      let evaluated = (0...rounds).filter { r in
+        if case .cached? = statuses[ExperimentPlan.stageID(cell, round: r, "evaluate")] {
+          return true
+        }
+        return false
+      }.count
+      throw CLIError.invalidArgument(
+        "round \(round) of \(cell) has not been computed yet: the cell has \(evaluated) of "
+          + "\(rounds + 1) rounds evaluated, and \(missing.count) stages up to this one are "
+          + "missing (e.g. \(missing.sorted { $0.description < $1.description }[0])). inspect "
+          + "shows computed rounds only; compute the cell first, then inspect again:\n  "
+          + SuggestedCommand.tool(
+            ["reproduce", plan.target, "--profile", profile.profile]
+              + profile.overrides.flatMap { ["--set", $0] }
+              + ["--cells", cell.description, "--data-dir", data.dataDirectory.path]
+          )
+      )
+    }
     let command = SuggestedCommand.again()
     try workspace.runner.run(
       subgraph,
