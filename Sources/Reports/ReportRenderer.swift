@@ -390,7 +390,10 @@ private struct NodeBuilder {
       provenance.gitCommit.map {
         [.code($0), .text(provenance.gitDirty ? " with uncommitted changes" : " (clean)")]
       } ?? [.text("not a git checkout")]
-    summary.append([[.text("Code version")], code])
+    // When no run of this command computed the results here (imported bundles, runs cell by
+    // cell), the code version is the rendering's; the per-cell table says what computed them.
+    let computedHere = provenance.wallSeconds > 0
+    summary.append([[.text(computedHere ? "Code version" : "Code version (rendering)")], code])
     var profile: [Inline] = [.code(provenance.profile)]
     if let notice = provenance.profileNotice { profile.append(.text(" — " + notice)) }
     summary.append([[.text("Profile")], profile])
@@ -453,9 +456,16 @@ private struct NodeBuilder {
       .heading(level: 2, text: "Provenance", anchor: "provenance"),
       .paragraph([
         .text(
-          "Every number above was computed by the command below. To reproduce, check out"
-            + " the code version shown and run it from the repository root; cached stages are"
-            + " reused and matched by their content-hashed keys."
+          computedHere
+            ? "Every number above was computed by the command below. To reproduce, check out"
+              + " the code version shown and run it from the repository root; cached stages are"
+              + " reused and matched by their content-hashed keys."
+            : "The numbers above were not computed by one run of the command below: they come"
+              + " from imported result bundles or from runs of single cells, by the code"
+              + " versions and machines that the table of stages per cell lists. The command"
+              + " renders them from a cache that holds them and computes whatever is missing;"
+              + " every cached stage is matched by its content-hashed key, whichever code"
+              + " version computed it."
         )
       ]),
       .table(TableNode(columns: ["Field", "Value"], rows: summary)),

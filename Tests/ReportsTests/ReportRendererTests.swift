@@ -237,6 +237,19 @@ import Testing
     #expect(report.html.contains("(n = 1–2)"))
   }
 
+  @Test func importedResultsSayTheCodeVersionIsTheRenderings() throws {
+    var inputs = SampleReport.inputs()
+    #expect(inputs.provenance.wallSeconds > 0)
+    let computed = try render(inputs).markdown
+    #expect(computed.contains("Every number above was computed by the command below."))
+    #expect(computed.contains("| Code version | `"))
+    inputs.provenance.wallSeconds = 0
+    let imported = try render(inputs).markdown
+    #expect(imported.contains("The numbers above were not computed by one run of the command"))
+    #expect(imported.contains("| Code version (rendering) | `"))
+    #expect(!imported.contains("Every number above was computed by the command below."))
+  }
+
   @Test func completeReportsCarryNoBanner() throws {
     let report = try render()
     #expect(!report.markdown.contains("Partial report") && !report.html.contains("class=\"notice"))
