@@ -55,7 +55,7 @@ struct FigureSVG {
   /// different numbers of runs, `1–3 repetitions (each point: those that reached it)`.
   var repetitionPhrase: String {
     repetitions.lowerBound == repetitions.upperBound
-      ? "\(repetitionText) repetitions"
+      ? (repetitions.upperBound == 1 ? "1 repetition" : "\(repetitionText) repetitions")
       : "\(repetitionText) repetitions (each point: those that reached it)"
   }
 

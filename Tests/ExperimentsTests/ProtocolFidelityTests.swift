@@ -295,6 +295,10 @@ struct ProtocolFidelityTests {
     let notice = try #require(profile.notice)
     #expect(notice.contains("5 rounds of 10 = 50 acquired images"))
     #expect(notice.contains("10 epochs per round"))
+    #expect(
+      !notice.contains("repetition(s)") && notice.contains(profile.parameters.repetitionsText)
+    )
+    #expect(Profile.paper.summary.hasPrefix("3 repetitions, 1000 acquired images"))
     #expect(!notice.contains("2 rounds"))
     let plan = try Self.plan(["initialisation=glorot", "weight-decay-grid=1,2"])
     let table = ProtocolDescription.table(

@@ -112,6 +112,11 @@ public struct ExperimentParameters: Codable, Sendable, Hashable {
     set { storedHarmonicPrediction = newValue == .threshold ? nil : newValue }
   }
 
+  /// `1 repetition` or `3 repetitions`.
+  public var repetitionsText: String {
+    repetitions == 1 ? "1 repetition" : "\(repetitions) repetitions"
+  }
+
   /// The whole test set in words: "10,000 test images", or "test images of MNIST 2 vs 8" for
   /// a subset of the digits (how many it holds is read from the derived file, not known here).
   public var allTestImages: String {
@@ -243,7 +248,7 @@ public struct Profile: Sendable, Hashable {
     let p = parameters
     let test = p.testSubset == 0 ? p.allTestImages : "\(p.testSubset) test images"
     return
-      "\(p.repetitions) repetition(s), \(p.totalAcquired) acquired images, T = \(p.mcSamples), "
+      "\(p.repetitionsText), \(p.totalAcquired) acquired images, T = \(p.mcSamples), "
       + "\(p.epochs) epochs, \(test): \(purpose)"
   }
 
@@ -257,7 +262,7 @@ public struct Profile: Sendable, Hashable {
       ? "all \(p.allTestImages)"
       : "a class-stratified random subset of \(p.testSubset) test images"
     return "\(name.prefix(1).uppercased() + name.dropFirst()) profile: a reduced protocol "
-      + "(\(p.repetitions) repetition(s), \(p.rounds) rounds of \(p.acquireCount) = "
+      + "(\(p.repetitionsText), \(p.rounds) rounds of \(p.acquireCount) = "
       + "\(p.totalAcquired) acquired images, \(p.epochs) epochs per round, T = \(p.mcSamples) "
       + "scoring passes, test accuracy on \(test) with T = \(p.testMCSamples)). \(purpose.prefix(1).uppercased() + purpose.dropFirst()); "
       + "it is not the paper's protocol."
