@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import Testing
 
@@ -47,6 +48,15 @@ struct BundleTests {
     #expect(
       try ReportSnapshot(target, report: "fig2-smoke").hasSameResults(as: fixture.referenceReport)
     )
+    // The source files' digests travel with the download stage's key: the provenance lists
+    // them as the local run's does.
+    let markdown = try String(
+      contentsOf: target.reportsDirectory.appendingPathComponent("fig2-smoke.md"),
+      encoding: .utf8
+    )
+    for (name, sha256) in MNISTSources.digests {
+      #expect(markdown.contains("| \(name) | `\(sha256)` |"), "\(name)")
+    }
     // Imported entries are recorded: gc keeps them.
     let gc = try PipelineProcess.run(["gc"] + target.dataArguments)
     try #require(gc.succeeded, "\(gc)")

@@ -297,14 +297,26 @@ struct Workspace {
       NamedValue(name: $0.key, value: $0.value(in: p))
     }
     var inputs: [InputDigest] = []
+    // The source files' digests: the download stage's key holds them (its manifest travels
+    // in every bundle), else the recorded run's.
+    var sources = (recorded?.sourceDigests ?? []).map {
+      InputDigest(name: $0.name, sha256: $0.sha256)
+    }
     if case .cached(let key)? = statuses[ExperimentPlan.downloadID],
       let manifest = runner.store.manifest(forKey: key)
     {
       inputs = manifest.outputs.sorted { $0.key < $1.key }.map {
         InputDigest(name: "MNIST \($0.key) (logical SHA-256)", sha256: $0.value.sha256)
       }
+      if let files = manifest.material.parameters["files"].flatMap({ $0.data(using: .utf8) }),
+        let digests = try? JSONDecoder().decode([String: String].self, from: files)
+      {
+        sources = digests.sorted { $0.key < $1.key }.map {
+          InputDigest(name: $0.key, sha256: $0.value)
+        }
+      }
     }
-    inputs += (recorded?.sourceDigests ?? []).map { InputDigest(name: $0.name, sha256: $0.sha256) }
+    inputs += sources
     // Each round's stages of each cell (train, with every ensemble member, evaluate, score,
     // acquire) and its calibrate stage (a group of its own).
     var stagesByRound: [String: [Int: [StageID]]] = [:]
