@@ -390,6 +390,48 @@ struct PartialValueTests {
     )
   }
 
+  @Test func partialCrossingsSayWhichRunsTheyComeFrom() throws {
+    func curve(_ accuracies: [Double]) -> [CurvePoint] {
+      accuracies.enumerated().map {
+        CurvePoint(
+          acquired: 10 * $0.offset,
+          labelled: 20 + 10 * $0.offset,
+          accuracyMC: $0.element,
+          accuracyDeterministic: $0.element
+        )
+      }
+    }
+    let results = ExperimentResults(
+      plan: try Self.plan(),
+      curves: [
+        // BALD: r0 finished, crossing 10% at 9.5 and 5% at 16; r1 still running below both.
+        Self.cells[0]: curve([0.5, 0.92, 0.97]), Self.cells[1]: curve([0.5, 0.6]),
+        // Random: r0 finished without reaching 10%; r1 has only its round 0.
+        Self.cells[2]: curve([0.5, 0.6, 0.7]), Self.cells[3]: curve([0.5]),
+      ]
+    )
+    let rows = Dictionary(
+      uniqueKeysWithValues: results.acquiredToErrorTable(thresholds: [10, 5]).rows.map {
+        ($0[0], $0)
+      }
+    )
+    let bald = try #require(rows["BALD"])
+    #expect(
+      bald[1] == "10 (1 of 2 repetitions so far)" && bald[5] == "16 (1 of 2 repetitions so far)"
+    )
+    let random = try #require(rows["Random"])
+    #expect(random[1] == "not reached by 20 (0/2 runs), 1 still running")
+    // Only unfinished runs that have not crossed: no claim that the profile's end was reached.
+    let early = ExperimentResults(
+      plan: try Self.plan(),
+      curves: [Self.cells[0]: curve([0.5]), Self.cells[1]: curve([0.5])]
+    )
+    let row = try #require(
+      early.acquiredToErrorTable(thresholds: [10]).rows.first { $0[0] == "BALD" }
+    )
+    #expect(row[1] == "not reached yet (runs up to 0 acquired so far)")
+  }
+
   @Test func completeValuesArePlain() throws {
     var curves: [Cell: [CurvePoint]] = [:]
     for cell in Self.cells { curves[cell] = Self.points(3, accuracy: 0.9) }

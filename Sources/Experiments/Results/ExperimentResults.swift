@@ -382,7 +382,9 @@ public struct ExperimentResults: Sendable {
     return Double(a.acquired) + fraction * Double(b.acquired - a.acquired)
   }
 
-  /// The mean crossing over `curves` by `metric`, or why there is none.
+  /// The mean crossing over `curves` by `metric`, or why there is none. While some runs are
+  /// unfinished, a run that has not crossed yet says nothing: the mean is over the runs that
+  /// have (marked "so far"), and "not reached by N" is said only of runs that ended at N.
   private func meanCrossing(
     _ curves: [CurveRun],
     errorPercent: Double,
@@ -392,12 +394,25 @@ public struct ExperimentResults: Sendable {
       Self.crossing($0.points, errorPercent: errorPercent, metric: metric)
     }
     let reached = crossings.compactMap { $0 }
-    if reached.count == curves.count, !reached.isEmpty {
-      let mean = reached.reduce(0, +) / Double(reached.count)
-      return (mean, String(format: "%.0f", mean))
+    let total = plan.profile.parameters.totalAcquired
+    let ended = curves.map { ($0.points.last?.acquired ?? 0) >= total }
+    let missedAtEnd = zip(crossings, ended).filter { $0 == nil && $1 }.count
+    let running = zip(crossings, ended).filter { $0 == nil && !$1 }.count
+    let mean = reached.isEmpty ? nil : reached.reduce(0, +) / Double(reached.count)
+    if missedAtEnd > 0 {
+      return (
+        nil,
+        "not reached by \(total) (\(reached.count)/\(curves.count) runs)"
+          + (running > 0 ? ", \(running) still running" : "")
+      )
     }
-    let maxAcquired = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
-    return (nil, "not reached by \(maxAcquired) (\(reached.count)/\(curves.count) runs)")
+    guard let mean else {
+      let furthest = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
+      return (nil, "not reached yet (runs up to \(furthest) acquired so far)")
+    }
+    let text = String(format: "%.0f", mean)
+    guard running > 0 else { return (mean, text) }
+    return (mean, text + " (\(reached.count) of \(curves.count) repetitions so far)")
   }
 
   func acquiredToErrorTable(thresholds: [Double]) -> TableData {
