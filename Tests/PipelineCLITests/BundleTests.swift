@@ -181,6 +181,47 @@ struct BundleTests {
     #expect(try CacheSnapshot(target).digests == before.digests)
   }
 
+  @Test("status and the report count a cell's progress alike: its rounds evaluated")
+  func statusCountsLikeTheReport() throws {
+    let fixture = try CLIFixture.shared()
+    let bundles = try Self.export(fixture.reference, cells: "bald.bayesian.r0")
+    defer { try? FileManager.default.removeItem(at: bundles) }
+    // One finished cell: the other cells of repetition 0 share its evaluated round 0 only.
+    let target = try fixture.emptyWorkspace("progress")
+    defer { fixture.discard(target) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let status = try PipelineProcess.run(
+      ["status", "fig2", "--profile", "smoke"] + target.dataArguments
+    )
+    try #require(status.succeeded, "\(status)")
+    let report = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + target.renderArguments
+    )
+    try #require(report.succeeded, "\(report)")
+    let markdown = try ReportSnapshot(target, report: "fig2-smoke").markdown
+    // The report's progress table: "> | `cell` | done / total | percent |".
+    var reported: [String: String] = [:]
+    for match in markdown.matches(of: #/\| `([a-z.\-0-9]+)` \| ([0-9]+) / ([0-9]+) \|/#) {
+      reported[String(match.1)] = "\(match.2)/\(match.3)"
+    }
+    var stated: [String: String] = [:]
+    for line in status.standardOutput.split(separator: "\n") {
+      let words = line.split(separator: " ", omittingEmptySubsequences: true)
+      guard words.count >= 4, reported[String(words[0])] != nil else { continue }
+      if words[1] == "cached" {
+        stated[String(words[0])] = "3/3"  // "cached (all 3 rounds)"
+        #expect(line.hasSuffix("(all 3 rounds)"), "\(line)")
+      } else if words[2] == "rounds", words[3].hasPrefix("evaluated") {
+        stated[String(words[0])] = String(words[1])
+      }
+    }
+    #expect(reported.count == 6, "\(markdown)")
+    #expect(stated == reported, "status:\n\(status.standardOutput)\nreport:\n\(markdown)")
+    #expect(reported["bald.bayesian.r0"] == "3/3")
+    #expect(reported["max-entropy.bayesian.r0"] == "1/3", "round 0 is shared: \(reported)")
+  }
+
   @Test("SIGKILL during import leaves whole entries only; importing again completes it")
   func killDuringImport() throws {
     let fixture = try CLIFixture.shared()

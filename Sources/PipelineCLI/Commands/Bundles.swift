@@ -102,12 +102,7 @@ struct Export: ParsableCommand {
             }
           )
         }
-        let evaluated = (0...plan.profile.parameters.rounds).filter {
-          if case .cached? = statuses[ExperimentPlan.stageID(cell, round: $0, "evaluate")] {
-            return true
-          }
-          return false
-        }.count
+        let evaluated = plan.roundsEvaluated(cell, statuses: statuses)
         let url = folder.appendingPathComponent("\(cell).h5")
         try ResultBundle(
           metadata: [
