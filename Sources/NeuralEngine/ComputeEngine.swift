@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs ``BayesianCNN`` on the CPU with oneDNN: training, deterministic and Monte Carlo
 /// dropout prediction.
 ///
@@ -46,6 +48,13 @@ public final class ComputeEngine {
 
   /// The instruction set oneDNN's kernels use on this CPU, e.g. "avx512_core_bf16" or "avx2".
   public static var instructionSet: String { OneDNNLibrary.instructionSet }
+
+  /// The threads oneDNN's primitives and the hand-written kernels run on: the OpenMP thread
+  /// count (`OMP_NUM_THREADS`, else one per core), or the active processors where oneDNN runs
+  /// on another threading runtime.
+  public static var threadCount: Int {
+    Parallel.openMPThreads ?? ProcessInfo.processInfo.activeProcessorCount
+  }
 
   /// Channels per vector in the engine's hand-written kernels on this machine (16 with
   /// AVX-512, else 8) where the layout allows it.

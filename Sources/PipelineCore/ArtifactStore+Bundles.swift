@@ -99,7 +99,10 @@ extension ArtifactStore {
         do {
           digest = try ArtifactDigest(ofFileAt: url)
         } catch {
-          throw invalid(entry, "carries artifact \"\(name)\" that is not readable HDF5 (damaged)")
+          throw invalid(
+            entry,
+            "carries artifact \"\(name)\" that is not readable HDF5 (damaged); \(ResultBundle.fix)"
+          )
         }
         guard digest.sha256 == manifest.outputs[name]!.sha256,
           bytes.count == manifest.outputs[name]!.bytes
@@ -107,7 +110,7 @@ extension ArtifactStore {
           throw invalid(
             entry,
             "carries artifact \"\(name)\" whose content does not match its recorded digest "
-              + "(tampered or damaged); export the bundle again"
+              + "(tampered or damaged); \(ResultBundle.fix)"
           )
         }
       }

@@ -25,6 +25,8 @@ public struct ResultBundle: Sendable {
   public static let format = "dbal-result-bundle"
   /// The layout version.
   public static let formatVersion: Int64 = 2
+  /// What to do about a damaged or truncated bundle, for error messages.
+  public static let fix = "copy it again, or re-export it with `pipeline export`"
 
   /// One cache entry: its manifest and the bytes of the artifacts it carries.
   public struct Entry: Sendable {
@@ -103,7 +105,7 @@ public struct ResultBundle: Sendable {
     do {
       file = try HDF5File.open(url.path)
     } catch {
-      throw invalid("it is not a readable HDF5 file (\(error)); it may be truncated")
+      throw invalid(Self.unreadable(error))
     }
     defer { try? file.close() }
     guard case .string(let format)? = try? file.attribute("format"), format == Self.format else {
@@ -112,7 +114,9 @@ public struct ResultBundle: Sendable {
     guard case .int(let version)? = try? file.attribute("format_version"),
       version == Self.formatVersion
     else {
-      throw invalid("its format version is not \(Self.formatVersion); export it again")
+      throw invalid(
+        "its format version is not \(Self.formatVersion); re-export it with `pipeline export`"
+      )
     }
     var metadata: [String: String] = [:]
     for name in try file.attributeNames() where name != "format" && name != "format_version" {
@@ -125,7 +129,7 @@ public struct ResultBundle: Sendable {
       index = try PipelineJSON.decoder().decode([IndexEntry].self, from: Data(json))
       blob = try file.read("/artifact_bytes", as: UInt8.self).values
     } catch {
-      throw invalid("its index or artifact bytes cannot be read (\(error)); the file is damaged")
+      throw invalid("its index or artifact bytes cannot be read (\(error)); \(Self.fix)")
     }
     var entries: [Entry] = []
     for item in index {
@@ -136,7 +140,7 @@ public struct ResultBundle: Sendable {
         else {
           throw invalid(
             "entry \(item.manifest.key.prefix(12)): artifact \"\(name)\" lies outside the "
-              + "artifact bytes; the file is damaged"
+              + "artifact bytes (damaged); \(Self.fix)"
           )
         }
         artifacts[name] = Array(blob[location[0]..<(location[0] + location[1])])
@@ -144,6 +148,27 @@ public struct ResultBundle: Sendable {
       entries.append(Entry(manifest: item.manifest, artifacts: artifacts))
     }
     self.init(metadata: metadata, entries: entries)
+  }
+
+  /// Why a bundle file does not open, in one clause with the fix: not HDF5 at all, cut short
+  /// (HDF5's "truncated file: eof = 8000, ..., stored_eof = 506261"), or otherwise damaged.
+  static func unreadable(_ error: any Error) -> String {
+    switch error {
+    case HDF5Error.fileNotFound:
+      return "it does not exist"
+    case HDF5Error.notHDF5:
+      return "it is not an HDF5 file, so not a result bundle (the .h5 files `pipeline export` "
+        + "writes); \(fix)"
+    case HDF5Error.libraryError(_, _, _, let message) where message.contains("truncated"):
+      if let actual = message.firstMatch(of: #/\beof = ([0-9]+)/#)?.1,
+        let stored = message.firstMatch(of: #/stored_eof = ([0-9]+)/#)?.1
+      {
+        return "it is truncated: \(actual) of its \(stored) bytes are there; \(fix)"
+      }
+      return "it is truncated (\(message)); \(fix)"
+    default:
+      return "HDF5 cannot open it (\(error)); it is damaged: \(fix)"
+    }
   }
 
   /// One entry of `/index`.

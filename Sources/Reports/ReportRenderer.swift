@@ -222,7 +222,7 @@ private struct NodeBuilder {
               .text(" to continue; finished rounds are cached."),
             ],
             table: TableNode(
-              columns: ["Cell", "Rounds", "Progress"],
+              columns: ["Cell", "Rounds evaluated", "Progress"],
               rows: rows,
               numericColumns: [1, 2]
             )

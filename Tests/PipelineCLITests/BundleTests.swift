@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import PipelineCore
 import Testing
 
 /// Result bundles: export, import into another data directory, continue, prune and restore;
@@ -175,12 +176,41 @@ struct BundleTests {
       ["import", bundle.path, "--target", "fig1"] + target.dataArguments
     )
     expectFailure(foreign, mentioning: ["bald.bayesian.r0.h5", "target 'fig2', not 'fig1'"])
+    // A target that does not exist at all is a typo: named as such, with the known targets.
+    let typo = try PipelineProcess.run(
+      ["import", bundle.path, "--target", "fig22"] + target.dataArguments
+    )
+    expectFailure(typo, mentioning: ["unknown target \"fig22\"", "fig1, fig2, fig3"])
+    #expect(!typo.standardError.contains("not 'fig22'"), "\(typo.standardError)")
 
     var bytes = try Data(contentsOf: bundle)
     let truncated = bundles.appendingPathComponent("truncated.h5")
     try bytes.prefix(bytes.count / 2).write(to: truncated)
     let cut = try PipelineProcess.run(["import", truncated.path] + target.dataArguments)
-    expectFailure(cut, mentioning: ["truncated.h5", "Nothing was imported"])
+    expectFailure(
+      cut,
+      mentioning: [
+        "truncated.h5: it is truncated: \(bytes.count / 2) of its \(bytes.count) bytes are there",
+        "copy it again, or re-export it with `pipeline export`", "Nothing was imported",
+      ]
+    )
+
+    // Not HDF5 at all: one sentence naming the file once, with the fix that fits a bundle.
+    let text = bundles.appendingPathComponent("notes.h5")
+    try Data("not a bundle\n".utf8).write(to: text)
+    let foreignFile = try PipelineProcess.run(["import", text.path] + target.dataArguments)
+    expectFailure(
+      foreignFile,
+      mentioning: [
+        "notes.h5: it is not an HDF5 file, so not a result bundle",
+        "copy it again, or re-export it with `pipeline export`",
+      ]
+    )
+    #expect(
+      foreignFile.standardError.components(separatedBy: text.path).count == 2,
+      "the path is named once: \(foreignFile.standardError)"
+    )
+    #expect(!foreignFile.standardError.contains("delete it"), "\(foreignFile.standardError)")
 
     for position in (1...9).map({ $0 * bytes.count / 10 }) { bytes[position] ^= 0x5A }
     let tampered = bundles.appendingPathComponent("tampered.h5")
@@ -189,6 +219,79 @@ struct BundleTests {
     expectFailure(damaged, mentioning: ["tampered.h5", "Nothing was imported"])
 
     #expect(try CacheSnapshot(target).digests == before.digests)
+  }
+
+  @Test("A bundle of other parameters is imported with a note naming both digests")
+  func otherParametersDigestIsNoted() throws {
+    let fixture = try CLIFixture.shared()
+    let bundles = try Self.export(fixture.reference, cells: "bald.bayesian.r0")
+    defer { try? FileManager.default.removeItem(at: bundles) }
+    let current = bundles.appendingPathComponent("bald.bayesian.r0.h5")
+    var bundle = try ResultBundle(contentsOf: current)
+    let ours = try #require(bundle.metadata["parameters_digest"])
+    // The same entries, as an older binary (before a parameter with a default) labels them.
+    let older = bundles.appendingPathComponent("older").appendingPathComponent("cell.h5")
+    bundle.metadata["parameters_digest"] = String(repeating: "0f", count: 32)
+    try bundle.write(to: older)
+
+    let target = try fixture.emptyWorkspace("digest")
+    defer { fixture.discard(target) }
+    let same = try PipelineProcess.run(["import", current.path] + target.dataArguments)
+    try #require(same.succeeded, "\(same)")
+    #expect(!same.standardOutput.contains("parameters digest"), "\(same.standardOutput)")
+
+    let other = try PipelineProcess.run(["import", older.path] + target.dataArguments)
+    try #require(other.succeeded, "entries are verified by their keys: \(other)")
+    #expect(
+      other.standardOutput.contains(
+        "note: 1 bundle of fig2 (profile smoke) carries parameters digest 0f0f0f0f, this "
+          + "code's is \(ours.prefix(8))"
+      ),
+      "\(other.standardOutput)"
+    )
+    #expect(other.standardOutput.contains("each entry's cache key is verified on its own"))
+    #expect(other.standardOutput.contains(" 0 entries added"), "\(other.standardOutput)")
+  }
+
+  @Test("status and the report count a cell's progress alike: its rounds evaluated")
+  func statusCountsLikeTheReport() throws {
+    let fixture = try CLIFixture.shared()
+    let bundles = try Self.export(fixture.reference, cells: "bald.bayesian.r0")
+    defer { try? FileManager.default.removeItem(at: bundles) }
+    // One finished cell: the other cells of repetition 0 share its evaluated round 0 only.
+    let target = try fixture.emptyWorkspace("progress")
+    defer { fixture.discard(target) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let status = try PipelineProcess.run(
+      ["status", "fig2", "--profile", "smoke"] + target.dataArguments
+    )
+    try #require(status.succeeded, "\(status)")
+    let report = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + target.renderArguments
+    )
+    try #require(report.succeeded, "\(report)")
+    let markdown = try ReportSnapshot(target, report: "fig2-smoke").markdown
+    // The report's progress table: "> | `cell` | done / total | percent |".
+    var reported: [String: String] = [:]
+    for match in markdown.matches(of: #/\| `([a-z.\-0-9]+)` \| ([0-9]+) / ([0-9]+) \|/#) {
+      reported[String(match.1)] = "\(match.2)/\(match.3)"
+    }
+    var stated: [String: String] = [:]
+    for line in status.standardOutput.split(separator: "\n") {
+      let words = line.split(separator: " ", omittingEmptySubsequences: true)
+      guard words.count >= 4, reported[String(words[0])] != nil else { continue }
+      if words[1] == "cached" {
+        stated[String(words[0])] = "3/3"  // "cached (all 3 rounds)"
+        #expect(line.hasSuffix("(all 3 rounds)"), "\(line)")
+      } else if words[2] == "rounds", words[3].hasPrefix("evaluated") {
+        stated[String(words[0])] = String(words[1])
+      }
+    }
+    #expect(reported.count == 6, "\(markdown)")
+    #expect(stated == reported, "status:\n\(status.standardOutput)\nreport:\n\(markdown)")
+    #expect(reported["bald.bayesian.r0"] == "3/3")
+    #expect(reported["max-entropy.bayesian.r0"] == "1/3", "round 0 is shared: \(reported)")
   }
 
   @Test("SIGKILL during import leaves whole entries only; importing again completes it")

@@ -211,6 +211,7 @@ import Testing
     #expect(banner.lowerBound < prose.lowerBound)
     #expect(markdown.hasPrefix("# Figure 2"))
     #expect(markdown.contains("1 of 2 cells finished (414 of 588 rounds, 70.4%)"))
+    #expect(markdown.contains("> | Cell | Rounds evaluated | Progress |"))
     #expect(markdown.contains("> | `bald.bayesian` | 120 / 294 | 40.8% |"))
     #expect(markdown.contains("**Not the paper's protocol.** quick profile: reduced protocol"))
     #expect(markdown.contains("| Completeness | partial: 414 of 588 rounds |"))

@@ -37,6 +37,20 @@ enum Parallel {
 }
 
 extension Parallel {
+  /// OpenMP's `omp_get_max_threads()` (`OMP_NUM_THREADS`, else one per core) in the runtime
+  /// that oneDNN loaded; nil where oneDNN runs on another threading runtime.
+  static var openMPThreads: Int? {
+    #if canImport(Glibc)
+      typealias ThreadQuery = @convention(c) () -> Int32
+      guard let query = dlsym(nil, "omp_get_max_threads") else { return nil }
+      return Int(unsafeBitCast(query, to: ThreadQuery.self)())
+    #else
+      return nil
+    #endif
+  }
+}
+
+extension Parallel {
   /// Runs an element-wise loop over `0..<count` in parallel chunks (serially when `count` is
   /// below `grain`, where waking the other threads would cost more than it saves). Every
   /// element must be computed independently, so the result does not depend on the split.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NeuralEngine
+import Reports
 
 /// `pipeline bench`: the engine's speed on the paper's workloads.
 struct Bench: ParsableCommand {
@@ -18,6 +19,7 @@ struct Bench: ParsableCommand {
       BatchBALD batch of acquire-count = 10 with the paper profile's \
       batchbald-configurations). Compare with ../shared/bench/torch_reference.py run in the \
       same sitting. The output names \
+      the thread count (threads: OpenMP's, as OMP_NUM_THREADS sets it) and the CPU model (cpu), \
       the instruction set oneDNN runs (isa), the convolutions' implementations and the memory \
       layouts they chose (oneDNN's notation: acdb = nhwc, aBcd8b = nChw8c, aBcd16b = nChw16c). \
       --layout nhwc forces NHWC activations, to measure that path where oneDNN picks another.
@@ -67,6 +69,8 @@ struct Bench: ParsableCommand {
         "onednn": ComputeEngine.oneDNNVersion,
         "activation_layout": layout.rawValue,
         "kernel_lanes": ComputeEngine.kernelLanes,
+        "threads": ComputeEngine.threadCount,
+        "cpu": Reports.SystemInfo.current().cpuModel,
       ]
       object["convolutions"] = Dictionary(
         uniqueKeysWithValues: passes.map { name, stack in
@@ -94,7 +98,8 @@ struct Bench: ParsableCommand {
     print(
       "oneDNN \(ComputeEngine.oneDNNVersion), isa \(ComputeEngine.instructionSet), "
         + "kernel lanes \(ComputeEngine.kernelLanes), activations \(layout.rawValue), "
-        + "T = \(mcSamples)"
+        + "T = \(mcSamples), \(ComputeEngine.threadCount) threads, "
+        + Reports.SystemInfo.current().cpuModel
     )
     for (name, stack) in passes {
       print(

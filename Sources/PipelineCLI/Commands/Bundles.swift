@@ -102,12 +102,7 @@ struct Export: ParsableCommand {
             }
           )
         }
-        let evaluated = (0...plan.profile.parameters.rounds).filter {
-          if case .cached? = statuses[ExperimentPlan.stageID(cell, round: $0, "evaluate")] {
-            return true
-          }
-          return false
-        }.count
+        let evaluated = plan.roundsEvaluated(cell, statuses: statuses)
         let url = folder.appendingPathComponent("\(cell).h5")
         try ResultBundle(
           metadata: [
@@ -144,15 +139,18 @@ struct Import: ParsableCommand {
   @Argument(help: "Bundle files, or folders holding them.")
   var paths: [String]
 
-  @Option(help: "Refuse bundles of another target.")
+  @Option(help: "Refuse bundles of another target (asserts each bundle's target).")
   var target: String?
 
-  @Option(help: "Refuse bundles of another profile.")
+  @Option(help: "Refuse bundles of another profile (asserts each bundle's profile).")
   var profile: String?
 
   @OptionGroup var data: DataOptions
 
   func run() throws {
+    // A name that is no target or profile at all is a typo, not a bundle of another one.
+    if let target { _ = try data.catalog.document(target) }
+    if let profile { _ = try Profile.named(profile) }
     var files: [URL] = []
     for path in paths {
       var isDirectory: ObjCBool = false
@@ -184,6 +182,7 @@ struct Import: ParsableCommand {
       }
       bundles.append((file, bundle))
     }
+    let digestNotes = ParameterDigestNote.lines(bundles.map(\.1), catalog: data.catalog)
     let runner = try Workspace.runner(options: data, jobs: 1, observer: SilentPipelineObserver())
     try runner.sharingCache {
       for (file, bundle) in bundles {
@@ -210,5 +209,53 @@ struct Import: ParsableCommand {
         )
       }
     }
+    for line in digestNotes { print(line) }
+  }
+}
+
+/// The note `import` prints when bundles were exported with other parameters than this code
+/// resolves for their target and profile: the parameters digest covers every parameter, those
+/// a stage does not use and those added later with defaults included, while each entry's cache
+/// key covers exactly what its stage uses and is verified entry by entry.
+enum ParameterDigestNote {
+  /// One line per target, profile and bundle digest that differs from this code's digest;
+  /// bundles of a target or profile unknown here, or without a digest, get none.
+  static func lines(_ bundles: [ResultBundle], catalog: TargetCatalog) -> [String] {
+    // "target profile" -> this code's digest ("" where the target or profile is unknown here).
+    var ours: [String: String] = [:]
+    var groups: [String: (target: String, profile: String, theirs: String, count: Int)] = [:]
+    for bundle in bundles {
+      guard let target = bundle.metadata["target"], let profile = bundle.metadata["profile"],
+        let theirs = bundle.metadata["parameters_digest"]
+      else { continue }
+      let name = "\(target) \(profile)"
+      let mine = ours[name] ?? digest(target: target, profile: profile, catalog: catalog) ?? ""
+      ours[name] = mine
+      guard !mine.isEmpty, mine != theirs else { continue }
+      groups[name + " " + theirs, default: (target, profile, theirs, 0)].count += 1
+    }
+    return groups.sorted { $0.key < $1.key }.map { _, group in
+      let one = group.count == 1
+      return "note: \(group.count) bundle\(one ? "" : "s") of \(group.target) (profile "
+        + "\(group.profile)) carr\(one ? "ies" : "y") parameters digest \(group.theirs.prefix(8)), "
+        + "this code's is \(ours["\(group.target) \(group.profile)"]!.prefix(8)) (exported by "
+        + "other code, e.g. before a parameter with a default was added, or with --set). The "
+        + "entries are still valid: each entry's cache key is verified on its own, and the "
+        + "stages whose keys match this code's reuse them"
+    }
+  }
+
+  /// This code's parameters digest for `target` under `profile` (no `--set`), or nil when
+  /// either is unknown here.
+  static func digest(target: String, profile: String, catalog: TargetCatalog) -> String? {
+    guard let document = try? catalog.document(target), let base = try? Profile.named(profile),
+      let plan = try? ExperimentPlan(
+        document: document,
+        profile: base,
+        overrides: [],
+        resources: ExperimentResources()
+      )
+    else { return nil }
+    return ParameterDigest.of(plan.profile.parameters)
   }
 }

@@ -6,7 +6,7 @@ import PipelineCore
 /// `pipeline status TARGET`: what a run would do, per cell, and why.
 struct Status: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show, per cell, which rounds are cached, will run, or wait on upstream, and why."
+    abstract: "Show, per cell, the rounds evaluated, what will run or waits on upstream, and why."
   )
 
   @Argument(help: "The target (see `pipeline list`).")
@@ -39,6 +39,7 @@ struct Status: ParsableCommand {
       if groups[group] == nil { order.append(group) }
       groups[group, default: []].append(node)
     }
+    let cells = Dictionary(uniqueKeysWithValues: plan.cells.map { ($0.description, $0) })
     var totals = (cached: 0, willRun: 0, waiting: 0)
     var changes: [KeyChange: (example: StageID, count: Int)] = [:]
     let width = order.map(\.count).max() ?? 10
@@ -66,10 +67,16 @@ struct Status: ParsableCommand {
       if willRun.isEmpty && waiting.isEmpty {
         line += "cached" + (rounds > 0 ? " (all \(rounds) rounds)" : "")
       } else {
-        let doneRounds = Set(groups[group]!.compactMap(\.round)).subtracting(
-          (willRun + waiting).compactMap(\.round)
-        ).count
-        line += rounds > 0 ? "\(doneRounds)/\(rounds) rounds cached; " : "\(cached) cached; "
+        if let cell = cells[group] {
+          // A cell's progress in the report's unit: its rounds evaluated.
+          let total = plan.profile.parameters.rounds + 1
+          line += "\(plan.roundsEvaluated(cell, statuses: statuses))/\(total) rounds evaluated; "
+        } else {
+          let doneRounds = Set(groups[group]!.compactMap(\.round)).subtracting(
+            (willRun + waiting).compactMap(\.round)
+          ).count
+          line += rounds > 0 ? "\(doneRounds)/\(rounds) rounds cached; " : "\(cached) cached; "
+        }
         if let next = willRun.first {
           line +=
             "will run \(next.id.rawValue.split(separator: "/").suffix(2).joined(separator: "/"))"

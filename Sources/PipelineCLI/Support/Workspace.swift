@@ -451,3 +451,15 @@ enum CLIError: Error, CustomStringConvertible {
     }
   }
 }
+
+extension ExperimentPlan {
+  /// The rounds of `cell` evaluated so far, counted as the report counts them: rounds 0, 1, …
+  /// up to the first whose `evaluate` stage is not cached (`status`, `export` and the report's
+  /// progress table give the same number).
+  func roundsEvaluated(_ cell: Cell, statuses: [StageID: StageStatus]) -> Int {
+    (0...profile.parameters.rounds).prefix {
+      if case .cached? = statuses[Self.stageID(cell, round: $0, "evaluate")] { return true }
+      return false
+    }.count
+  }
+}
