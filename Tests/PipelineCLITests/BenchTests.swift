@@ -30,4 +30,12 @@ struct BenchTests {
       #expect(header.hasSuffix(", \(threads) threads, \(cpu)"), "\(header)")
     }
   }
+
+  @Test("bench --only with an unknown workload names the workloads instead of measuring nothing")
+  func refusesUnknownWorkloads() throws {
+    let run = try PipelineProcess.run(["bench", "--only", "evaluate_10k,nosuch"])
+    #expect(!run.succeeded)
+    #expect(run.standardError.contains("--only 'nosuch' is not a workload"), "\(run)")
+    #expect(run.standardError.contains("train_1000") && run.standardError.contains("score_bald"))
+  }
 }

@@ -39,6 +39,12 @@ public struct BenchmarkResult: Sendable, Hashable, Codable {
 /// - fast MC `conv part + T·head part` (conv part 16,499,712, head part 993,792);
 ///   naive MC `T·F`; GEMM `2n³`. Element-wise work (pool, ReLU, masks) is not counted.
 public enum EngineBenchmark {
+  /// The names of the workloads ``run(mcSamples:poolSize:epochs:gemmSize:workloads:activationLayout:)``
+  /// measures, in the order it runs them.
+  public static let workloadNames = [
+    "train_1000", "train_20", "score_mc_fast", "score_mc_naive", "evaluate_10k", "gemm_reference",
+  ]
+
   /// Runs the selected workloads once each (after a small warm-up that builds the primitives).
   ///
   /// - Parameters:

@@ -45,6 +45,12 @@ struct Bench: ParsableCommand {
 
   func validate() throws {
     guard mcSamples >= 1 else { throw ValidationError("--mc-samples must be at least 1") }
+    let known = EngineBenchmark.workloadNames + Self.acquisitionWorkloads.sorted()
+    for name in only?.split(separator: ",").map(String.init) ?? [] where !known.contains(name) {
+      throw ValidationError(
+        "--only '\(name)' is not a workload; the workloads are " + known.joined(separator: ", ")
+      )
+    }
   }
 
   func run() throws {
