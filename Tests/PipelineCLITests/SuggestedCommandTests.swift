@@ -429,7 +429,7 @@ struct SuggestedCommandTests {
   /// An inline README span as a command to parse: nil for spans that are not commands of the
   /// tool; a bare `pipeline SUBCOMMAND` names the subcommand; a synopsis
   /// (`pipeline reproduce TARGET [--jobs N]`) has its brackets, ellipses and alternatives
-  /// dropped and its numeric placeholders given sample values.
+  /// dropped and its numeric and workload (`W,...`) placeholders given sample values.
   static func readmeExample(_ span: String) -> String? {
     guard span.hasPrefix("pipeline ") || span.hasPrefix("Scripts/dbal ") else { return nil }
     var text = span.replacingOccurrences(of: "\\|", with: "|")
@@ -439,7 +439,7 @@ struct SuggestedCommandTests {
       .replacingOccurrences(of: "[", with: "").replacingOccurrences(of: "]", with: "")
     // `<subcommand>` stands for any of them.
     text = text.replacingOccurrences(of: "<subcommand>", with: "list")
-    let samples = ["N": "2", "T": "100"]
+    let samples = ["N": "2", "T": "100", "W,": "evaluate_10k,train_20"]
     return text.split(separator: " ").map { samples[String($0)] ?? String($0) }
       .joined(separator: " ")
   }
