@@ -76,12 +76,7 @@ struct Inspect: ParsableCommand {
       return true
     }
     if !missing.isEmpty {
-      let evaluated = (0...rounds).filter { r in
-        if case .cached? = statuses[ExperimentPlan.stageID(cell, round: r, "evaluate")] {
-          return true
-        }
-        return false
-      }.count
+      let evaluated = plan.roundsEvaluated(cell, statuses: statuses)
       throw CLIError.invalidArgument(
         "round \(round) of \(cell) has not been computed yet: the cell has \(evaluated) of "
           + "\(rounds + 1) rounds evaluated, and \(missing.count) stages up to this one are "
