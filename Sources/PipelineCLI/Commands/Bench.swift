@@ -64,8 +64,8 @@ struct Bench: ParsableCommand {
         workloads: engineWorkloads,
         activationLayout: layout
       )
-    results += try acquisitionResults(workloads)
     let engine = try ComputeEngine(activationLayout: layout)
+    results += try acquisitionResults(workloads, engine: engine)
     let passes = try [("inference", false), ("training", true)].map { name, training in
       (name, try engine.convolutionLayouts(training: training))
     }
@@ -140,10 +140,12 @@ extension Bench {
   /// A round's scoring with BALD (independent masks) and with BatchBALD (consistent masks and
   /// the greedy batch), each once after a warm-up, on 2000 random images with a freshly
   /// initialised paper model: BatchBALD's cost does not depend on the values it scores.
-  func acquisitionResults(_ workloads: Set<String>?) throws -> [BenchmarkResult] {
+  func acquisitionResults(
+    _ workloads: Set<String>?,
+    engine: ComputeEngine
+  ) throws -> [BenchmarkResult] {
     let wanted = Self.acquisitionWorkloads.filter { workloads?.contains($0) ?? true }.sorted()
     guard !wanted.isEmpty else { return [] }
-    let engine = try ComputeEngine()
     var generator = SeededGenerator(root: 0, path: ["benchmark", "acquisition"])
     let model = BayesianCNN(generator: &generator)
     let poolSize = ExperimentParameters.paper.poolSubset
