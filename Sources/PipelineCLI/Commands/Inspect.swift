@@ -13,7 +13,8 @@ struct Inspect: ParsableCommand {
       report (fig2, fig2-quick): the acquired images with their labels, scores and ranks; for them and a few of the lowest-scored images, the \
       deterministic softmax beside the predictive mean and spread, the predictive and \
       expected entropies and BALD; the histogram of the subset's scores; the labelled set by \
-      class. Reads cached results and computes only what is missing.
+      class. Reads the cached round and computes only the inspect stage; a round not computed \
+      yet is refused, with the `reproduce --cells` command that computes it.
       """
   )
 
