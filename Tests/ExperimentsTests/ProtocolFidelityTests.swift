@@ -372,6 +372,7 @@ struct PartialValueTests {
     #expect(values["rounds"] == "2 (planned)")
     #expect(values["acquired.total"] == "20 (planned)")
     #expect(values["repetitions"] == "2 (planned)")
+    #expect(values["repetitions.text"] == "2 repetitions (planned)")
     #expect(
       values["final.mc.bald.bayesian"] == "50.00% (at 10 acquired, 1 of 2 repetitions so far)"
     )
@@ -439,6 +440,7 @@ struct PartialValueTests {
     #expect(results.isComplete)
     #expect(results.values["final.det.random.bayesian"] == "90.00%")
     #expect(results.values["acquired.total"] == "20")
+    #expect(results.values["repetitions.text"] == "2 repetitions")
   }
 }
 

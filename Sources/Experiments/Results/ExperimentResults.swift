@@ -589,6 +589,8 @@ public struct ExperimentResults: Sendable {
       "rounds": planned(p.rounds),
       "acquired.total": planned(p.totalAcquired),
       "repetitions": planned(p.repetitions),
+      // In words, with the noun's number: "1 repetition", "3 repetitions (planned)".
+      "repetitions.text": complete ? p.repetitionsText : "\(p.repetitionsText) (planned)",
       "profile": plan.profile.name,
     ]
     // Every parameter as resolved, e.g. `parameter.pool-size`.
