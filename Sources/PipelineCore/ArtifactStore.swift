@@ -19,9 +19,16 @@ public final class ArtifactStore: Sendable {
   /// Artifacts whose digest this store instance has already verified (`key/name`).
   private let verified = Mutex<Set<String>>([])
 
-  /// Opens the store at `root`, creating its directories if needed.
-  public init(root: URL) throws {
+  /// Opens the store at `root`.
+  ///
+  /// - Parameter createDirectories: whether to create the store's directories where missing
+  ///   (false for a look that must leave no trace, such as `pipeline status` on a data
+  ///   directory nothing was computed in: a missing store then simply holds no entry).
+  /// - Throws: ``PipelineError/fileSystem(operation:path:reason:)`` when a directory cannot be
+  ///   created.
+  public init(root: URL, createDirectories: Bool = true) throws {
     self.root = root.standardizedFileURL
+    guard createDirectories else { return }
     for directory in [entriesDirectory, locksDirectory, temporaryDirectory, quarantineDirectory] {
       do {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

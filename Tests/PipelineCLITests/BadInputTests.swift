@@ -10,6 +10,8 @@ struct BadInputTests {
     var name: String
     var arguments: [String]
     var expected: [String]
+    /// Whether the command gets an existing (empty) data directory rather than a missing one.
+    var existingData = false
     var testDescription: String { name }
   }
 
@@ -76,7 +78,21 @@ struct BadInputTests {
     Case(
       name: "unknown cell",
       arguments: ["replay", "fig2", "--profile", "smoke", "--cell", "x", "--round", "0"],
-      expected: ["unknown cell \"x\"", "bald.bayesian.r0"]
+      expected: ["unknown cell \"x\"", "bald.bayesian.r0"],
+      existingData: true
+    ),
+    Case(
+      name: "report from a missing data directory",
+      arguments: ["report", "fig2", "--profile", "smoke", "--reports-dir", "/tmp/dbal-r"],
+      expected: [
+        "data directory /nonexistent-dbal-test/Data does not exist", "--data-dir",
+        "pipeline import",
+      ]
+    ),
+    Case(
+      name: "export from a missing data directory",
+      arguments: ["export", "fig2", "--profile", "smoke", "--output", "/tmp/dbal-bundles"],
+      expected: ["data directory /nonexistent-dbal-test/Data does not exist", "--data-dir"]
     ),
     Case(
       name: "missing checkpoint",
@@ -87,8 +103,27 @@ struct BadInputTests {
 
   @Test("Command-line mistakes", arguments: commandLineCases)
   func commandLineMistake(_ testCase: Case) throws {
-    let outcome = try PipelineProcess.run(testCase.arguments + Self.dataArguments, timeout: 60)
+    let data =
+      testCase.existingData
+      ? ["--data-dir", try TestSupport.temporaryDirectory("bad-input").path] : Self.dataArguments
+    let outcome = try PipelineProcess.run(testCase.arguments + data, timeout: 60)
     expectFailure(outcome, mentioning: testCase.expected)
+    // A command that failed on its arguments leaves no trace of the missing data directory.
+    #expect(!FileManager.default.fileExists(atPath: "/nonexistent-dbal-test/Data"))
+  }
+
+  @Test("status of a data directory that does not exist creates nothing")
+  func statusOfMissingDataDirectory() throws {
+    let missing = try TestSupport.temporaryDirectory("status-missing")
+      .appendingPathComponent("Data")
+    let outcome = try PipelineProcess.run(
+      ["status", "fig2", "--profile", "smoke", "--data-dir", missing.path],
+      timeout: 60
+    )
+    #expect(outcome.status == 0, "\(outcome.standardError)")
+    #expect(outcome.standardOutput.contains("\(missing.path) does not exist yet"))
+    #expect(outcome.standardOutput.contains("bald.bayesian.r0"))
+    #expect(!FileManager.default.fileExists(atPath: missing.path))
   }
 
   // MARK: - Documents

@@ -74,7 +74,8 @@ struct Export: ParsableCommand {
       options: data,
       profile: profile,
       cells: cells,
-      progress: false
+      progress: false,
+      use: .read
     )
     let plan = workspace.computePlan
     let store = workspace.runner.store

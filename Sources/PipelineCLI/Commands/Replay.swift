@@ -28,7 +28,8 @@ struct Replay: ParsableCommand {
       options: data,
       profile: profile,
       mirror: mirror,
-      progress: false
+      progress: false,
+      use: .read
     )
     let plan = workspace.plan
     let cell = try workspace.cell(named: self.cell)

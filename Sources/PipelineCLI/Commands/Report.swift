@@ -18,7 +18,13 @@ struct Report: ParsableCommand {
   @OptionGroup var reports: ReportOptions
 
   func run() throws {
-    let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
+    let workspace = try Workspace(
+      target: target,
+      options: data,
+      profile: profile,
+      progress: false,
+      use: .read
+    )
     let snapshot = try workspace.snapshot()
     let results = snapshot.results
     let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)

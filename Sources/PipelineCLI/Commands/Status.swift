@@ -16,7 +16,13 @@ struct Status: ParsableCommand {
   @OptionGroup var data: DataOptions
 
   func run() throws {
-    let workspace = try Workspace(target: target, options: data, profile: profile, progress: false)
+    let workspace = try Workspace(
+      target: target,
+      options: data,
+      profile: profile,
+      progress: false,
+      use: .preview
+    )
     let plan = workspace.plan
     // Changes are shown against the last run of this same target, profile and overrides.
     let statuses = try workspace.runner.status(plan.graph, comparingWith: workspace.recordName)
@@ -31,6 +37,12 @@ struct Status: ParsableCommand {
           separator: " "
         )
     )
+    if !FileManager.default.fileExists(atPath: data.dataDirectory.path) {
+      print(
+        "data directory: \(data.dataDirectory.path) does not exist yet, so nothing is cached; "
+          + "`reproduce` or `import` creates it"
+      )
+    }
     print("")
     var groups: [String: [StageNode]] = [:]
     var order: [String] = []

@@ -87,7 +87,8 @@ struct Workspace {
     cells pattern: String? = nil,
     mirror: MirrorOptions? = nil,
     jobs: Int = 1,
-    progress: Bool = true
+    progress: Bool = true,
+    use: DataUse = .compute
   ) throws {
     self.options = options
     document = try options.catalog.document(target)
@@ -124,8 +125,20 @@ struct Workspace {
     } else {
       computePlan = plan
     }
-    try Self.checkWritable(options.dataDirectory)  // its message before the store's own
-    let store = try ArtifactStore(root: options.cacheDirectory)
+    let exists = FileManager.default.fileExists(atPath: options.dataDirectory.path)
+    switch use {
+    case .compute:
+      try Self.checkWritable(options.dataDirectory)  // its message before the store's own
+    case .read:
+      guard exists else { throw CLIError.noDataDirectory(options.dataDirectory.path) }
+      try Self.checkWritable(options.dataDirectory)
+    case .preview:
+      break
+    }
+    let store = try ArtifactStore(
+      root: options.cacheDirectory,
+      createDirectories: use != .preview
+    )
     console = ConsoleObserver(
       quiet: options.quiet,
       showProgress: progress,
@@ -133,13 +146,25 @@ struct Workspace {
       parallelism: jobs,
       cachedDuration: { store.manifest(forKey: $0)?.durationSeconds }
     )
-    runner = try Self.runner(
+    runner = Self.runner(
       options: options,
       mirror: mirror,
       jobs: jobs,
       observer: console,
       store: store
     )
+  }
+
+  /// What a command does with its data directory.
+  enum DataUse {
+    /// Computes into it (`reproduce`, `inspect`): created where missing.
+    case compute
+    /// Reads what was computed or imported there (`report`, `export`, `replay`): a missing
+    /// one is an error that names it, since a mistyped `--data-dir` would otherwise render or
+    /// export nothing.
+    case read
+    /// Only looks (`status`): a missing one holds nothing yet, and nothing is created.
+    case preview
   }
 
   /// A runner over the data directory's cache.
@@ -158,10 +183,27 @@ struct Workspace {
     -> PipelineRunner
   {
     try checkWritable(options.dataDirectory)
+    return runner(
+      options: options,
+      mirror: mirror,
+      jobs: jobs,
+      observer: observer,
+      store: try store ?? ArtifactStore(root: options.cacheDirectory)
+    )
+  }
+
+  /// A runner over `store`, the data directory's cache opened by the caller.
+  static func runner(
+    options: DataOptions,
+    mirror: MirrorOptions? = nil,
+    jobs: Int,
+    observer: any PipelineObserver,
+    store: ArtifactStore
+  ) -> PipelineRunner {
     var settings = ["data-dir": options.dataDirectory.path]
     if let mirror = mirror?.resolved { settings["mnist-mirror"] = mirror }
     return PipelineRunner(
-      store: try store ?? ArtifactStore(root: options.cacheDirectory),
+      store: store,
       jobs: jobs,
       toolVersion: ToolInfo.version,
       settings: settings,
@@ -410,6 +452,8 @@ extension Workspace {
 /// Errors of the command-line layer, each with its fix.
 enum CLIError: Error, CustomStringConvertible {
   case dataDirectory(String, String)
+  /// A command that reads results was pointed at a data directory that does not exist.
+  case noDataDirectory(String)
   case unknownCell(String, known: [String])
   case roundOutOfRange(Int, max: Int)
   case replayFailed(String)
@@ -425,6 +469,10 @@ enum CLIError: Error, CustomStringConvertible {
     switch self {
     case .dataDirectory(let path, let problem):
       "data directory \(path) \(problem); pass --data-dir DIR with a writable directory"
+    case .noDataDirectory(let path):
+      "data directory \(path) does not exist, so nothing was computed or imported there; "
+        + "check --data-dir (the default is ./Data), or fill it first with "
+        + "`pipeline reproduce TARGET` or `pipeline import BUNDLES`"
     case .unknownCell(let cell, let known):
       "unknown cell \"\(cell)\"; cells of this target: \(known.joined(separator: ", "))"
     case .roundOutOfRange(let round, let max):
