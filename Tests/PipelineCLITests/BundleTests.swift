@@ -294,6 +294,35 @@ struct BundleTests {
     #expect(reported["max-entropy.bayesian.r0"] == "1/3", "round 0 is shared: \(reported)")
   }
 
+  @Test("A partial report rendered from bundles kept beside it says to import them to continue")
+  func partialReportFromBundlesSaysImportFirst() throws {
+    let fixture = try CLIFixture.shared()
+    let target = try fixture.emptyWorkspace("beside")
+    defer { fixture.discard(target) }
+    // The committed evidence's layout: Reports/<target>/<profile>/<cell>.h5.
+    let bundles = target.reportsDirectory.appendingPathComponent("fig2/smoke")
+    let exported = try PipelineProcess.run(
+      ["export", "fig2", "--profile", "smoke", "--cells", "bald.bayesian.r0", "--output"]
+        + [bundles.path, "--quiet"] + fixture.reference.dataArguments
+    )
+    try #require(exported.succeeded, "\(exported)")
+    let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let report = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + target.renderArguments
+    )
+    try #require(report.succeeded, "\(report)")
+    let markdown = try ReportSnapshot(target, report: "fig2-smoke").markdown
+    // A reader of the report has the bundles, not this data directory.
+    #expect(
+      markdown.contains(
+        "`pipeline import \(bundles.path) && pipeline reproduce fig2 --profile smoke`"
+      ),
+      "\(markdown.prefix(600))"
+    )
+    #expect(!markdown.prefix(600).contains(target.dataDirectory.path))
+  }
+
   @Test("SIGKILL during import leaves whole entries only; importing again completes it")
   func killDuringImport() throws {
     let fixture = try CLIFixture.shared()

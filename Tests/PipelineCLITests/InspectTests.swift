@@ -62,7 +62,7 @@ extension EndToEndTests {
     #expect(!run.succeeded)
     #expect(run.standardError.contains("round 1 of bald.bayesian.r0 has not been computed yet"))
     #expect(run.standardError.contains("reproduce fig2 --profile smoke --cells bald.bayesian.r0"))
-    // Nothing was computed: not even the download.
-    #expect(try CacheSnapshot(workspace).entries.isEmpty)
+    // Nothing was computed, not even the download: the data directory was not even created.
+    #expect(!FileManager.default.fileExists(atPath: workspace.dataDirectory.path))
   }
 }

@@ -169,9 +169,14 @@ struct ProvenanceTests {
     let profile = try ProfileOptions.parse(["--profile", "smoke"])
     let tool = try Workspace(target: "fig2", options: options, profile: profile, progress: false)
     let snapshot = try tool.snapshot()
+    let recorded = RecordedRun.load(options.dataDirectory, tool.recordName)
     return tool.provenance(
       statuses: snapshot.statuses,
-      recorded: RecordedRun.load(options.dataDirectory, tool.recordName)
+      recorded: recorded,
+      continueCommand: tool.continueCommand(
+        reportsDirectory: workspace.reportsDirectory,
+        recorded: recorded
+      )
     )
   }
 

@@ -39,7 +39,7 @@ struct Inspect: ParsableCommand {
       profile: profile,
       mirror: mirror,
       progress: false,
-      use: .read
+      use: .preview
     )
     let plan = workspace.plan
     let cell = try workspace.cell(named: self.cell)

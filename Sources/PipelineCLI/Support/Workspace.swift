@@ -135,9 +135,11 @@ struct Workspace {
     case .preview:
       break
     }
+    // A preview of a missing data directory leaves it missing; an existing one gets the
+    // store's directories as with any other command.
     let store = try ArtifactStore(
       root: options.cacheDirectory,
-      createDirectories: use != .preview
+      createDirectories: use != .preview || exists
     )
     console = ConsoleObserver(
       quiet: options.quiet,
@@ -157,13 +159,15 @@ struct Workspace {
 
   /// What a command does with its data directory.
   enum DataUse {
-    /// Computes into it (`reproduce`, `inspect`): created where missing.
+    /// Computes into it (`reproduce`, `import`): created where missing.
     case compute
     /// Reads what was computed or imported there (`report`, `export`, `replay`): a missing
     /// one is an error that names it, since a mistyped `--data-dir` would otherwise render or
     /// export nothing.
     case read
-    /// Only looks (`status`): a missing one holds nothing yet, and nothing is created.
+    /// Only looks, or writes only beside what was computed there (`status`; `inspect`, which
+    /// refuses a round not computed yet before it writes): a missing one holds nothing yet and
+    /// is left missing.
     case preview
   }
 
@@ -294,17 +298,43 @@ struct Workspace {
     )
   }
 
-  /// The command that continues every cell of the target in this data directory (a partial
-  /// report suggests it): ``reproduceCommand`` with `--data-dir` unless it is the default, and
-  /// never `--cells`, which would take only those cells further.
-  var continueCommand: String {
-    SuggestedCommand.shellLine(
+  /// The command that continues every cell of the target (a partial report suggests it):
+  /// ``reproduceCommand`` with `--data-dir` unless it is the default, and never `--cells`,
+  /// which would take only those cells further.
+  ///
+  /// A report rendered from result bundles (no recorded run of the whole target) that lie
+  /// beside it in `<reports>/<target>/<profile>/`, as the committed paper evidence does, is
+  /// read where that cache does not exist: the command imports the bundles first, and names
+  /// no data directory (the reader's default is the one to fill).
+  func continueCommand(reportsDirectory: URL, recorded: RecordedRun?) -> String {
+    let reproduce =
       ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
-        + plan.profile.overrides.flatMap { ["--set", $0.description] }
+      + plan.profile.overrides.flatMap { ["--set", $0.description] }
+    let bundles = reportsDirectory.appendingPathComponent(plan.target)
+      .appendingPathComponent(plan.profile.name)
+    let hasBundles =
+      ((try? FileManager.default.contentsOfDirectory(atPath: bundles.path)) ?? [])
+      .contains { $0.hasSuffix(".h5") }
+    if recorded == nil && hasBundles {
+      let folder = Self.displayPath(bundles)
+      return SuggestedCommand.shellLine(["pipeline", "import", folder]) + " && "
+        + SuggestedCommand.shellLine(reproduce)
+    }
+    return SuggestedCommand.shellLine(
+      reproduce
         + (options.dataDirectory
           == URL(fileURLWithPath: DataOptions.defaultDataDir).standardizedFileURL
           ? [] : ["--data-dir", options.dataDir])
     )
+  }
+
+  /// `url` relative to the working directory where it lies below it (`Reports/fig2/paper`),
+  /// else absolute.
+  static func displayPath(_ url: URL) -> String {
+    let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+      .standardizedFileURL.path
+    let path = url.standardizedFileURL.path
+    return path.hasPrefix(here + "/") ? String(path.dropFirst(here.count + 1)) : path
   }
 
   /// Renders the report from the cache and the recorded provenance into `directory`; returns
@@ -324,7 +354,11 @@ struct Workspace {
         figures: document.figures,
         results: results
       ),
-      provenance: provenance(statuses: snapshot.statuses, recorded: recorded),
+      provenance: provenance(
+        statuses: snapshot.statuses,
+        recorded: recorded,
+        continueCommand: continueCommand(reportsDirectory: directory, recorded: recorded)
+      ),
       completeness: results.isComplete ? .complete : .partial(results.progress),
       calibration: results.calibrationFigure(like: document.figures.first)
     )
@@ -333,7 +367,11 @@ struct Workspace {
   }
 
   /// The provenance block: parameters, inputs, per-cell execution and the recorded run.
-  func provenance(statuses: [StageID: StageStatus], recorded: RecordedRun?) -> Provenance {
+  func provenance(
+    statuses: [StageID: StageStatus],
+    recorded: RecordedRun?,
+    continueCommand: String
+  ) -> Provenance {
     let p = plan.profile.parameters
     let parameters = ProfileOverride.specs.map {
       NamedValue(name: $0.key, value: $0.value(in: p))
