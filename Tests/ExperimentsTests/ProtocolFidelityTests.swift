@@ -149,13 +149,29 @@ struct ProtocolFidelityTests {
   ) throws {
     let before = try Self.keys(Self.plan([]))
     let after = try Self.keys(Self.plan([override]))
-    let cell = Cell(acquisition: .varRatios, model: .deterministic, repetition: 0)
+    // The deterministic cell's evaluation runs no MC passes (a point mass): test passes enter
+    // the Bayesian cell's evaluate key.
+    let model: UncertaintySource = kind == "evaluate" ? .mcDropout : .deterministic
+    let cell = Cell(acquisition: .varRatios, model: model, repetition: 0)
     let id = ExperimentPlan.stageID(cell, round: 0, kind)
     let old = try #require(before[id])
     let new = try #require(after[id])
     #expect(old.key != new.key, "\(override) must change the \(kind) key")
     let described = new.changes(from: old).map(\.description)
     #expect(described.contains { $0.hasPrefix(change) }, "\(described)")
+  }
+
+  @Test func theDeterministicCNNIsEvaluatedWithoutMCPassesAndCalibratedWithThem() throws {
+    let before = try Self.keys(Self.plan([]))
+    let after = try Self.keys(Self.plan(["test-mc-samples=50"]))
+    let cell = Cell(acquisition: .varRatios, model: .deterministic, repetition: 0)
+    let evaluate = ExperimentPlan.stageID(cell, round: 0, "evaluate")
+    let calibrate = ExperimentPlan.stageID(cell, round: 0, "calibrate")
+    #expect(before[evaluate]?.key == after[evaluate]?.key)
+    #expect(before[calibrate] != nil && before[calibrate]?.key != after[calibrate]?.key)
+    let plan = try Self.plan([])
+    let stage = try #require(plan.graph[evaluate]?.stage as? EvaluateStage)
+    #expect(stage.parameters.mcSamples == 0)
   }
 
   @Test func weightDecayDoesNotSplitKeysUnderAGrid() throws {

@@ -175,6 +175,26 @@ struct SmokeLoopTests {
       values["final.det.max-entropy.deterministic"]
         == String(format: "%.2f%%", 100 * point.accuracyDeterministic)
     )
+    // The deterministic CNN (a point mass) is evaluated with its dropout-off pass only: its
+    // predictive-mean accuracy is that pass's, and its calibration, which still runs the MC
+    // passes as a comparison, saw the same dropout-off predictions.
+    for cell in plan.cells where cell.model == .deterministic {
+      for round in 0...plan.profile.parameters.rounds {
+        let evaluate = ExperimentPlan.stageID(cell, round: round, "evaluate")
+        let stage = try #require(plan.graph[evaluate]?.stage as? EvaluateStage)
+        #expect(stage.parameters.mcSamples == 0)
+        let point = try #require(results.curves[cell]?[round])
+        #expect(point.accuracyMC == point.accuracyDeterministic, "\(cell) round \(round)")
+        let calibrate = ExperimentPlan.stageID(cell, round: round, "calibrate")
+        guard case .cached(let key)? = statuses[calibrate] else { continue }
+        let calibration = try CalibrationMetrics(
+          contentsOf: try runner.store.verifiedArtifactURL(key: key, name: "calibration")
+        )
+        #expect(calibration.accuracyDeterministic == point.accuracyDeterministic)
+        let calibrateStage = try #require(plan.graph[calibrate]?.stage as? CalibrateStage)
+        #expect(calibrateStage.parameters.mcSamples == plan.profile.parameters.testMCSamples)
+      }
+    }
     // The grid: every round's model records the c it kept, which has the best validation score.
     let train = ExperimentPlan.stageID(plan.cells[0], round: 0, "train")
     guard case .cached(let key)? = statuses[train] else {

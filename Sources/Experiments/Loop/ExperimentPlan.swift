@@ -552,18 +552,25 @@ public struct ExperimentPlan: Sendable {
         ensembleSize: ensemble ? p.ensembleSize : nil,
         ensembleDropout: ensemble ? p.ensembleDropout : nil
       )
+      // The deterministic CNN's posterior is a point mass: its predictive mean is its one
+      // dropout-off pass, so its evaluation runs no MC passes (the authors' deterministic
+      // scripts evaluate with dropout off). Its calibration still measures the MC-dropout
+      // predictions of the same network beside the dropout-off ones, as a comparison.
+      var accuracies = evaluation
+      if cell.model == .deterministic { accuracies.mcSamples = 0 }
       try graph.add(
         StageNode(
           id: stageID(cell, round: round, "evaluate"),
-          stage: EvaluateStage(parameters: evaluation, resources: resources),
+          stage: EvaluateStage(parameters: accuracies, resources: resources),
           inputs: models.merging(["data": data]) { $1 },
           seed: seed(p, "evaluate", cell.repetition, round),
           group: group,
           round: round
         )
       )
-      // The same predictions as the evaluation (parameters, inputs and seed), scored for
-      // calibration by a stage of its own so that every cached evaluation stays valid.
+      // The same predictions as the evaluation (parameters, inputs and seed; for the
+      // deterministic CNN also its MC-dropout passes), scored for calibration by a stage of its
+      // own so that every cached evaluation stays valid.
       if p.calibration.measures(round: round, of: p.rounds) {
         try graph.add(
           StageNode(

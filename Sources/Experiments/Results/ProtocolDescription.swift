@@ -215,7 +215,10 @@ public enum ProtocolDescription {
     row(
       "Test accuracy",
       "on \(testImages): the mean of T = \(p.testMCSamples) MC-dropout passes, and one "
-        + "dropout-off pass; both are stored",
+        + "dropout-off pass; both are stored"
+        + (plan.models.contains(.deterministic)
+          ? ". The deterministic CNN (a point-mass posterior) runs only its dropout-off pass, "
+            + "which is also its predictive mean" : ""),
       "\"dropout approximation at test time\" (MC dropout); no MC dropout for the "
         + "deterministic models of Figure 2",
       isFigure3

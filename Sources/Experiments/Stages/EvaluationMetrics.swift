@@ -12,7 +12,8 @@ public struct EvaluationMetrics: Sendable, Equatable {
   /// Accuracy with dropout off (for an ensemble: of the members' mean dropout-off prediction).
   public var accuracyDeterministic: Double
   /// Accuracy of the MC-dropout predictive mean (for an ensemble: of its predictive mean as it
-  /// scores the pool).
+  /// scores the pool; for the deterministic CNN, a point mass, of its dropout-off pass, the
+  /// same as ``accuracyDeterministic``).
   public var accuracyMC: Double
   /// Test images evaluated.
   public var testCount: Int
