@@ -87,6 +87,17 @@ struct BundleTests {
     defer { fixture.discard(other) }
     let imported = try PipelineProcess.run(["import", bundles.path] + other.dataArguments)
     try #require(imported.succeeded, "\(imported)")
+    // The cells not started yet share repetition 0's round-0 model: the bundles carried it,
+    // so the other machine continues from it instead of recomputing it (which on another CPU
+    // would differ in the last bits and stop at the digest check). Finished rounds' models
+    // stayed behind.
+    let models = try FileManager.default.subpathsOfDirectory(
+      atPath: other.dataDirectory.appendingPathComponent("cache/entries").path
+    ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }
+    let roundZero = try #require(
+      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
+    )
+    #expect(models == [roundZero.key], "\(models)")
     let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other))
     try #require(rest.succeeded, "\(rest)")
     #expect(try CacheSnapshot(other).digests == fixture.referenceCache.digests)

@@ -44,6 +44,12 @@ struct Export: ParsableCommand {
       small artifacts (splits, labelled sets, metrics) and the manifests of the shared upstream \
       stages. Models and pool scores travel as digests only, unless --include names them; a \
       machine that needs them recomputes and verifies them. The MNIST download is never copied.
+
+      Of an unfinished target, a bundle also carries the models and scores that stages not \
+      computed yet will read (the next round's model of an unfinished cell; a repetition's \
+      round-0 model while cells that share it have not started), so that another machine \
+      continues from them. Recomputed there instead, on another CPU or thread count, they would \
+      differ in the last bits and stop at the digest check. --no-continuation leaves them out.
       """
   )
 
@@ -67,6 +73,9 @@ struct Export: ParsableCommand {
   @Option(help: "Also carry these heavy artifacts (comma-separated): models, scores.")
   var include: String?
 
+  @Flag(help: "Leave out the models and scores that stages not computed yet will read.")
+  var noContinuation = false
+
   func run() throws {
     let included = try include.map { try HeavyArtifacts.parse($0, option: "--include") } ?? []
     let workspace = try Workspace(
@@ -85,6 +94,7 @@ struct Export: ParsableCommand {
     var written = 0
     try workspace.runner.sharingCache {
       let statuses = try workspace.runner.status(plan.graph)
+      let next = noContinuation ? [] : try Self.continuationArtifacts(workspace)
       for cell in plan.cells {
         // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
         let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
@@ -94,12 +104,17 @@ struct Export: ParsableCommand {
         let groups = [cell.description, ExperimentPlan.calibrationGroup(cell)]
         ids += plan.graph.nodes.filter { groups.contains($0.group ?? "") }.map(\.id)
         var entries: [ResultBundle.Entry] = []
+        var carriedForNext = 0
         for id in ids {
           guard case .cached(let key)? = statuses[id] else { continue }
           let isData = data.contains(id)
           entries.append(
             try store.bundleEntry(key: key) { name in
-              !isData && (!heavy.contains(name) || included.contains(name))
+              guard !isData else { return false }
+              guard heavy.contains(name), !included.contains(name) else { return true }
+              guard next.contains(Self.artifactKey(key, name)) else { return false }
+              carriedForNext += 1
+              return true
             }
           )
         }
@@ -116,14 +131,39 @@ struct Export: ParsableCommand {
         ).write(to: url)
         let bytes =
           (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        let carried =
+          carriedForNext == 0
+          ? ""
+          : ", \(carriedForNext) model\(carriedForNext == 1 ? "" : "s") or scores carried for "
+            + "the stages not computed yet"
         print(
-          "\(url.path): \(entries.count) entries, \(evaluated) rounds evaluated, \(bytes) bytes"
+          "\(url.path): \(entries.count) entries, \(evaluated) rounds evaluated\(carried), "
+            + "\(bytes) bytes"
         )
         written += 1
       }
     }
     if !data.quiet { printError("exported \(written) cell(s) to \(folder.path)") }
   }
+}
+
+extension Export {
+  /// The heavy artifacts (`key/name`) that stages of the whole target not computed yet read
+  /// from committed stages: what another machine needs to continue the target bit for bit.
+  static func continuationArtifacts(_ workspace: Workspace) throws -> Set<String> {
+    let heavy = Set(HeavyArtifacts.allCases.map(\.artifact))
+    let statuses = try workspace.runner.status(workspace.plan.graph)
+    var artifacts: Set<String> = []
+    for node in workspace.plan.graph.nodes {
+      if case .cached? = statuses[node.id] { continue }
+      for case .artifact(let upstream, let name) in node.inputs.values where heavy.contains(name) {
+        if case .cached(let key)? = statuses[upstream] { artifacts.insert(artifactKey(key, name)) }
+      }
+    }
+    return artifacts
+  }
+
+  static func artifactKey(_ key: String, _ name: String) -> String { key + "/" + name }
 }
 
 /// `pipeline import PATH...`: add the entries of result bundles to the local cache.
