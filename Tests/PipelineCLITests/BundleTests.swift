@@ -305,30 +305,34 @@ struct BundleTests {
     #expect(reported["max-entropy.bayesian.r0"] == "1/3", "round 0 is shared: \(reported)")
   }
 
-  @Test("A partial report rendered from bundles kept beside it says to import them to continue")
+  @Test("A partial report rendered from bundles says to import their folders to continue")
   func partialReportFromBundlesSaysImportFirst() throws {
     let fixture = try CLIFixture.shared()
     let target = try fixture.emptyWorkspace("beside")
     defer { fixture.discard(target) }
-    // The committed evidence's layout: Reports/<target>/<profile>/<cell>.h5.
-    let bundles = target.reportsDirectory.appendingPathComponent("fig2/smoke")
-    let exported = try PipelineProcess.run(
-      ["export", "fig2", "--profile", "smoke", "--cells", "bald.bayesian.r0", "--output"]
-        + [bundles.path, "--quiet"] + fixture.reference.dataArguments
-    )
-    try #require(exported.succeeded, "\(exported)")
-    let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
-    try #require(imported.succeeded, "\(imported)")
+    // Cells brought by bundles from two folders (as Table 1 takes its BALD cells from the
+    // fig2 bundles): the command imports both.
+    var folders: [URL] = []
+    for (cell, folder) in [("bald.bayesian.r0", "fig2/smoke"), ("bald.deterministic.r0", "x/y")] {
+      let bundles = target.reportsDirectory.appendingPathComponent(folder)
+      let exported = try PipelineProcess.run(
+        ["export", "fig2", "--profile", "smoke", "--cells", cell, "--output", bundles.path]
+          + ["--quiet"] + fixture.reference.dataArguments
+      )
+      try #require(exported.succeeded, "\(exported)")
+      let imported = try PipelineProcess.run(["import", bundles.path] + target.dataArguments)
+      try #require(imported.succeeded, "\(imported)")
+      folders.append(bundles)
+    }
     let report = try PipelineProcess.run(
       ["report", "fig2", "--profile", "smoke"] + target.renderArguments
     )
     try #require(report.succeeded, "\(report)")
     let markdown = try ReportSnapshot(target, report: "fig2-smoke").markdown
     // A reader of the report has the bundles, not this data directory.
+    let paths = folders.map(\.path).sorted().joined(separator: " ")
     #expect(
-      markdown.contains(
-        "`pipeline import \(bundles.path) && pipeline reproduce fig2 --profile smoke`"
-      ),
+      markdown.contains("`pipeline import \(paths) && pipeline reproduce fig2 --profile smoke`"),
       "\(markdown.prefix(600))"
     )
     #expect(!markdown.prefix(600).contains(target.dataDirectory.path))

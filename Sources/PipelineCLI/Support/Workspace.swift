@@ -302,22 +302,28 @@ struct Workspace {
   /// ``reproduceCommand`` with `--data-dir` unless it is the default, and never `--cells`,
   /// which would take only those cells further.
   ///
-  /// A report rendered from result bundles (no recorded run of the whole target) that lie
-  /// beside it in `<reports>/<target>/<profile>/`, as the committed paper evidence does, is
-  /// read where that cache does not exist: the command imports the bundles first, and names
+  /// A report rendered from result bundles (no recorded run of the whole target), as the
+  /// committed paper evidence is, is read where that cache does not exist: the command first
+  /// imports the folders of the bundles that brought this target's cells (as the import
+  /// records name them; several targets may share cells, e.g. Table 1 and Figure 2), and names
   /// no data directory (the reader's default is the one to fill).
-  func continueCommand(reportsDirectory: URL, recorded: RecordedRun?) -> String {
+  func continueCommand(recorded: RecordedRun?) -> String {
     let reproduce =
       ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
       + plan.profile.overrides.flatMap { ["--set", $0.description] }
-    let bundles = reportsDirectory.appendingPathComponent(plan.target)
-      .appendingPathComponent(plan.profile.name)
-    let hasBundles =
-      ((try? FileManager.default.contentsOfDirectory(atPath: bundles.path)) ?? [])
-      .contains { $0.hasSuffix(".h5") }
-    if recorded == nil && hasBundles {
-      let folder = Self.displayPath(bundles)
-      return SuggestedCommand.shellLine(["pipeline", "import", folder]) + " && "
+    let cells = Set(plan.cells.map(\.description))
+    let folders = Set(
+      RunRecord.loadAll(from: runner.runsDirectory).compactMap { record -> String? in
+        guard record.labels["origin"] == "imported",
+          record.labels["profile"] == plan.profile.name,
+          let cell = record.labels["cell"], cells.contains(cell),
+          let bundle = record.labels["bundle"]
+        else { return nil }
+        return Self.displayPath(URL(fileURLWithPath: bundle).deletingLastPathComponent())
+      }
+    ).sorted()
+    if recorded == nil && !folders.isEmpty {
+      return SuggestedCommand.shellLine(["pipeline", "import"] + folders) + " && "
         + SuggestedCommand.shellLine(reproduce)
     }
     return SuggestedCommand.shellLine(
@@ -357,7 +363,7 @@ struct Workspace {
       provenance: provenance(
         statuses: snapshot.statuses,
         recorded: recorded,
-        continueCommand: continueCommand(reportsDirectory: directory, recorded: recorded)
+        continueCommand: continueCommand(recorded: recorded)
       ),
       completeness: results.isComplete ? .complete : .partial(results.progress),
       calibration: results.calibrationFigure(like: document.figures.first)
