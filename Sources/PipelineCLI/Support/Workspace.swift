@@ -454,7 +454,9 @@ struct Workspace {
         roundsCached: cached,
         roundsExecuted: executed,
         computeSeconds: seconds,
-        computedBy: machines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) stages" },
+        computedBy: machines.sorted { $0.key < $1.key }.map {
+          "\($0.key): \($0.value) stage\($0.value == 1 ? "" : "s")"
+        },
         secondsPerRound: laterRounds > 0 ? laterSeconds / Double(laterRounds) : nil,
         scoringSecondsPerRound: scoringRounds > 0 ? scoringSeconds / Double(scoringRounds) : nil
       )
@@ -485,7 +487,8 @@ struct Workspace {
 extension Workspace {
   /// One line naming the code and machine of a manifest's environment.
   static func machine(_ environment: [String: String]?) -> String {
-    guard let environment else { return "not recorded" }
+    // Entries committed before manifests recorded their machine (November 2026) have none.
+    guard let environment else { return "machine not recorded (computed by an earlier version)" }
     let code = environment["code-version"].map { String($0.prefix(7)) } ?? "?"
     let dirty = environment["code-dirty"] == "true" ? " (uncommitted changes)" : ""
     return "\(code)\(dirty), \(environment["onednn-isa"] ?? "?"), "
