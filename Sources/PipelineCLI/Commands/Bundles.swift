@@ -45,10 +45,10 @@ struct Export: ParsableCommand {
       stages. Models and pool scores travel as digests only, unless --include names them; a \
       machine that needs them recomputes and verifies them. The MNIST download is never copied.
 
-      Of an unfinished target, a bundle also carries the models and scores that stages not \
-      computed yet will read (the next round's model of an unfinished cell; a repetition's \
-      round-0 model while cells that share it have not started), so that another machine \
-      continues from them. Recomputed there instead, on another CPU or thread count, they would \
+      Of an unfinished target, the bundle of the cell that computed them also carries the \
+      models and scores that stages not computed yet will read (the next round's model of an \
+      unfinished cell; a repetition's round-0 model while cells that share it have not \
+      started), so that another machine continues from them. Recomputed there instead, on another CPU or thread count, they would \
       differ in the last bits and stop at the digest check. --no-continuation leaves them out.
       """
   )
@@ -108,11 +108,14 @@ struct Export: ParsableCommand {
         for id in ids {
           guard case .cached(let key)? = statuses[id] else { continue }
           let isData = data.contains(id)
+          // A stage several cells share (a repetition's round 0) is carried by the bundle of
+          // the cell that computed it, so that each continuation artifact travels once.
+          let computedHere = store.manifest(forKey: key)?.stageID == id
           entries.append(
             try store.bundleEntry(key: key) { name in
               guard !isData else { return false }
               guard heavy.contains(name), !included.contains(name) else { return true }
-              guard next.contains(Self.artifactKey(key, name)) else { return false }
+              guard computedHere, next.contains(Self.artifactKey(key, name)) else { return false }
               carriedForNext += 1
               return true
             }
