@@ -446,7 +446,9 @@ struct PartialValueTests {
     let row = try #require(
       early.acquiredToErrorTable(thresholds: [10]).rows.first { $0[0] == "BALD" }
     )
-    #expect(row[1] == "not reached yet (runs up to 0 acquired so far)")
+    #expect(row[1] == "not started yet (round 0 only)")
+    // A cell with only the shared round 0 quotes no accuracy.
+    #expect(early.values["final.mc.bald.bayesian"] == "– (not computed yet)")
   }
 
   @Test func completeValuesArePlain() throws {

@@ -408,6 +408,8 @@ public struct ExperimentResults: Sendable {
     }
     guard let mean else {
       let furthest = curves.compactMap { $0.points.last?.acquired }.max() ?? 0
+      // Round 0 (before any acquisition) is shared by every cell of a repetition.
+      guard furthest > 0 else { return (nil, "not started yet (round 0 only)") }
       return (nil, "not reached yet (runs up to \(furthest) acquired so far)")
     }
     let text = String(format: "%.0f", mean)
@@ -604,7 +606,11 @@ public struct ExperimentResults: Sendable {
         let runs = runs(acquisition, model, dataset: dataset)
         // The furthest round any repetition has evaluated, averaged over the repetitions that
         // reached it: never a mean of different rounds.
-        guard let furthest = runs.compactMap({ $0.points.last?.acquired }).max() else {
+        // Round 0 (before any acquisition) is shared by every cell of a repetition, so a
+        // cell with only that round has not started: its accuracy there is no result of it.
+        guard let furthest = runs.compactMap({ $0.points.last?.acquired }).max(),
+          furthest > 0 || complete
+        else {
           values["final.mc.\(suffix)"] = "– (not computed yet)"
           values["final.det.\(suffix)"] = "– (not computed yet)"
           continue
