@@ -48,8 +48,9 @@ struct Export: ParsableCommand {
       Of an unfinished target, the bundle of the cell that computed them also carries the \
       models and scores that stages not computed yet will read (the next round's model of an \
       unfinished cell; a repetition's round-0 model while cells that share it have not \
-      started), so that another machine continues from them. Recomputed there instead, on another CPU or thread count, they would \
-      differ in the last bits and stop at the digest check. --no-continuation leaves them out.
+      started), so that another machine continues from them. Recomputed there instead, on \
+      another CPU or thread count, they would differ in the last bits and stop at the digest \
+      check. --no-continuation leaves them out.
       """
   )
 
