@@ -89,6 +89,9 @@ public struct CurveSeries: Sendable, Equatable {
   public var color: SeriesColor
   /// Which test accuracy the line shows.
   public var metric: AccuracyMetric
+  /// The model the line's cells ran (for example `Deterministic CNN`), which the figure's note
+  /// names beside each metric; nil to name the label instead.
+  public var model: String?
   /// The repetitions; runs may have different lengths while a report is partial.
   public var runs: [CurveRun]
 
@@ -98,12 +101,14 @@ public struct CurveSeries: Sendable, Equatable {
     configuration: String,
     color: SeriesColor,
     metric: AccuracyMetric = .mc,
+    model: String? = nil,
     runs: [CurveRun]
   ) {
     self.label = label
     self.configuration = configuration
     self.color = color
     self.metric = metric
+    self.model = model
     self.runs = runs
   }
 }

@@ -271,11 +271,9 @@ private struct NodeBuilder {
       metricText =
         "mean test accuracy ("
         + metrics.map { metric in
-          // The model of each series, without a panel's qualifier ("Deterministic CNN (BALD =
-          // 0: random selection)" is the deterministic CNN of one panel).
-          let labels = allSeries.filter { $0.metric == metric }.map {
-            $0.label.components(separatedBy: " (")[0]
-          }
+          // Each series' model, named once ("Deterministic CNN (BALD = 0: random selection)"
+          // is the deterministic CNN of one panel).
+          let labels = allSeries.filter { $0.metric == metric }.map { $0.model ?? $0.label }
           let unique = labels.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
           return Self.metricName(metric) + " for " + unique.joined(separator: ", ")
         }.joined(separator: "; ") + ")"

@@ -447,8 +447,10 @@ struct PartialValueTests {
       early.acquiredToErrorTable(thresholds: [10]).rows.first { $0[0] == "BALD" }
     )
     #expect(row[1] == "not started yet (round 0 only)")
-    // A cell with only the shared round 0 quotes no accuracy.
+    // A cell with only the shared round 0 quotes no accuracy, in the values and in Table 2.
     #expect(early.values["final.mc.bald.bayesian"] == "– (not computed yet)")
+    let errors = try #require(early.errorAtEndTable().rows.first { $0[0] == "BALD" })
+    #expect(errors[1] == "–" && errors[2] == "–", "\(errors)")
   }
 
   @Test func completeValuesArePlain() throws {

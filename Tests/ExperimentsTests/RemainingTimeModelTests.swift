@@ -91,6 +91,30 @@ struct RemainingTimeModelTests {
   }
 }
 
+/// A deterministic cell is evaluated with one dropout-off pass but calibrated with the T
+/// passes of MC dropout: its calibrations are estimated from MC-dropout evaluations, its
+/// evaluations from its own.
+@Test func deterministicCalibrationsCostWhatMCDropoutEvaluationsCost() throws {
+  let cells = [UncertaintySource.mcDropout, .deterministic].map {
+    Cell(acquisition: .maxEntropy, model: $0, repetition: 0)
+  }
+  let plan = try ExperimentPlan(
+    target: "eta",
+    profile: Profile.smoke.applying([try ProfileOverride(parsing: "rounds=1")]),
+    cells: cells,
+    resources: ExperimentResources()
+  )
+  var model = RemainingTimeModel(plan: plan)
+  for (cell, seconds) in zip(cells, [15.0, 1.0]) {
+    model.observe(ExperimentPlan.stageID(cell, round: 0, "evaluate"), seconds: seconds)
+  }
+  for (kind, seconds) in [("evaluate", 1.0), ("calibrate", 15.0)] {
+    let left = ExperimentPlan.stageID(cells[1], round: 1, kind)
+    let done = Set(plan.graph.nodes.map(\.id).filter { $0 != left })
+    #expect(model.remainingSeconds(excluding: done) == seconds, "\(kind)")
+  }
+}
+
 /// The ETA measured against a real paper-profile run: the stage durations recorded in the
 /// committed bundle of fig2's `bald.bayesian.r0` (101 rounds on a 2-core AVX-512 machine,
 /// computed at low priority beside other work), replayed in execution order. The target: from

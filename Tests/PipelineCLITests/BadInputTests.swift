@@ -103,13 +103,22 @@ struct BadInputTests {
 
   @Test("Command-line mistakes", arguments: commandLineCases)
   func commandLineMistake(_ testCase: Case) throws {
+    // A data directory of this case's own that does not exist (the expected phrases name it
+    // as Self.dataArguments does).
+    let missing = try TestSupport.temporaryDirectory("bad-input").appendingPathComponent("Data")
     let data =
       testCase.existingData
-      ? ["--data-dir", try TestSupport.temporaryDirectory("bad-input").path] : Self.dataArguments
+      ? ["--data-dir", try TestSupport.temporaryDirectory("bad-input").path]
+      : ["--data-dir", missing.path]
     let outcome = try PipelineProcess.run(testCase.arguments + data, timeout: 60)
-    expectFailure(outcome, mentioning: testCase.expected)
+    expectFailure(
+      outcome,
+      mentioning: testCase.expected.map {
+        $0.replacingOccurrences(of: Self.dataArguments[1], with: missing.path)
+      }
+    )
     // A command that failed on its arguments leaves no trace of the missing data directory.
-    #expect(!FileManager.default.fileExists(atPath: "/nonexistent-dbal-test/Data"))
+    #expect(!FileManager.default.fileExists(atPath: missing.path))
   }
 
   @Test("status of a data directory that does not exist creates nothing")

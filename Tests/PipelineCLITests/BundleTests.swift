@@ -98,6 +98,14 @@ struct BundleTests {
       fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
     )
     #expect(models == [roundZero.key], "\(models)")
+    // It travelled once: in the bundle of the cell that computed it.
+    var carriers: [String] = []
+    for file in try FileManager.default.contentsOfDirectory(atPath: bundles.path) {
+      let bundle = try ResultBundle(contentsOf: bundles.appendingPathComponent(file))
+      if bundle.entries.contains(where: { $0.artifacts["model"] != nil }) { carriers.append(file) }
+    }
+    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero.key]).stageID
+    #expect(carriers == ["\(computedBy.split(separator: "/")[1]).h5"], "\(carriers)")
     let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other))
     try #require(rest.succeeded, "\(rest)")
     #expect(try CacheSnapshot(other).digests == fixture.referenceCache.digests)
@@ -329,13 +337,15 @@ struct BundleTests {
     )
     try #require(report.succeeded, "\(report)")
     let markdown = try ReportSnapshot(target, report: "fig2-smoke").markdown
-    // A reader of the report has the bundles, not this data directory.
+    // A reader of the report may have the bundles only: the command imports them first.
     let paths = folders.map(\.path).sorted().joined(separator: " ")
+    let data = "--data-dir \(target.dataDirectory.path)"
     #expect(
-      markdown.contains("`pipeline import \(paths) && pipeline reproduce fig2 --profile smoke`"),
+      markdown.contains(
+        "`pipeline import \(paths) \(data) && pipeline reproduce fig2 --profile smoke \(data)`"
+      ),
       "\(markdown.prefix(600))"
     )
-    #expect(!markdown.prefix(600).contains(target.dataDirectory.path))
   }
 
   @Test("SIGKILL during import leaves whole entries only; importing again completes it")

@@ -311,7 +311,9 @@ import Testing
     var figure = try #require(inputs.figures["accuracy-curves"])
     for panel in figure.panels.indices {
       figure.panels[panel].series[1].metric = .deterministic
-      // A panel's qualifier on its label does not name another model.
+      // The note names each series' model once, not a panel's qualified label.
+      figure.panels[panel].series[0].model = "Bayesian CNN"
+      figure.panels[panel].series[1].model = "Deterministic CNN"
       if panel == 0 { figure.panels[panel].series[1].label += " (BALD = 0: random selection)" }
       // Dropout-off accuracy 0.5 everywhere: only a series reading it can show 0.5.
       for run in figure.panels[panel].series[1].runs.indices {

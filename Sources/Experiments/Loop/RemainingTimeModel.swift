@@ -21,8 +21,11 @@ import PipelineCore
 ///   batch: 0.53 s at 20 labels, 7.2 s at 520, 14.5 s at 1020 on a 2-core AVX-512 machine,
 ///   50 epochs).
 /// - `evaluate`, `score`: the median of their samples, separately for each uncertainty source
-///   (a deterministic cell scores with one pass, MC dropout with T, an ensemble with M or
-///   M x T), falling back to the other sources' samples of the kind.
+///   (a deterministic cell scores and is evaluated with one pass, MC dropout with T, an
+///   ensemble with M or M x T), falling back to the other sources' samples of the kind.
+/// - `calibrate`: the median of the calibrations of its source, else of that source's
+///   evaluations (the same predictions); a deterministic cell's calibration counts as MC
+///   dropout's, since it runs the T passes its evaluation does not.
 /// - everything else (`acquire`, splits, data): the median of its kind's samples, else 0.
 public struct RemainingTimeModel: Sendable {
   private struct StageFacts: Sendable {
@@ -40,15 +43,24 @@ public struct RemainingTimeModel: Sendable {
   /// A model for the stages of `plan` (no samples yet).
   public init(plan: ExperimentPlan) {
     let p = plan.profile.parameters
+    // Calibrations are groups of their own, with the test passes of MC dropout for a
+    // deterministic cell.
     let sources = Dictionary(
-      plan.cells.map { ($0.description, $0.model.rawValue) },
+      plan.cells.flatMap { cell in
+        [
+          (cell.description, cell.model.rawValue),
+          (
+            ExperimentPlan.calibrationGroup(cell),
+            (cell.model == .deterministic ? UncertaintySource.mcDropout : cell.model).rawValue
+          ),
+        ]
+      },
       uniquingKeysWith: { first, _ in first }
     )
     var facts: [StageID: StageFacts] = [:]
     for node in plan.graph.nodes {
       var kind = node.id.rawValue.split(separator: "/").last.map(String.init) ?? ""
       if kind.hasPrefix("train-member-") { kind = "train" }  // ensemble members train alike
-      if kind == "calibrate" { kind = "evaluate" }  // the same predictions as the evaluation
       facts[node.id] = StageFacts(
         kind: kind,
         source: node.group.flatMap { sources[$0] } ?? "",
@@ -94,9 +106,12 @@ public struct RemainingTimeModel: Sendable {
   }
 
   private func typical(of fact: StageFacts) -> Double? {
+    // A calibration makes its source's evaluation predictions: until one is measured, the
+    // evaluations say what it costs.
+    let kind = fact.kind == "calibrate" ? "evaluate" : fact.kind
     let values =
-      samples[Self.key(fact)]
-      ?? samples.filter { $0.key.hasPrefix(fact.kind + ".") }.values.flatMap { $0 }
+      samples[Self.key(fact)] ?? samples[kind + "." + fact.source]
+      ?? samples.filter { $0.key.hasPrefix(kind + ".") }.values.flatMap { $0 }
     return Self.median(values)
   }
 

@@ -164,6 +164,7 @@ public struct ExperimentResults: Sendable {
           .configuration,
         color: color,
         metric: block.metric.metric(for: model),
+        model: model.displayName,
         runs: runs(acquisition, model, dataset: dataset)
       )
     }
@@ -224,6 +225,7 @@ public struct ExperimentResults: Sendable {
                   configuration: configuration,
                   color: SeriesColor.palette[series.count % SeriesColor.palette.count],
                   metric: MetricSelection.natural.metric(for: cell.model),
+                  model: cell.model.displayName,
                   runs: runs(cell.acquisition, cell.model, dataset: cell.dataset)
                 )
               )
@@ -465,8 +467,8 @@ public struct ExperimentResults: Sendable {
         "Acquired images to first reach the given test error, per repetition, linearly "
           + "interpolated between the two evaluated rounds around the crossing, then averaged "
           + "over repetitions (the paper does not state its method; its values are multiples "
-          + "of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes; dropout "
-          + "off: one deterministic pass.",
+          + "of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the "
+          + "deterministic CNN its one dropout-off pass); dropout off: one deterministic pass.",
         "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017); the "
           + "difference is ours (MC) minus the paper's.",
       ]
@@ -482,7 +484,11 @@ public struct ExperimentResults: Sendable {
     var rows: [[String]] = []
     for model in models {
       for acquisition in acquisitions where model.supports(acquisition) {
-        let finals = runs(acquisition, model).compactMap { $0.points.last }
+        // A run with only the shared round 0 has not started: no result of its own yet.
+        let complete = isComplete
+        let finals = runs(acquisition, model).compactMap { $0.points.last }.filter {
+          $0.acquired > 0 || complete
+        }
         let paper = model == .mcDropout ? PaperNumbers.errorAtEnd[acquisition] : nil
         let name = rowName(acquisition, model)
         guard !finals.isEmpty else {
@@ -519,8 +525,8 @@ public struct ExperimentResults: Sendable {
       rows: rows,
       notes: [
         "Test error after the last evaluated round, mean over repetitions. MC: the mean of "
-          + "T = \(p.testMCSamples) MC-dropout softmax passes; dropout off: one deterministic "
-          + "pass.",
+          + "T = \(p.testMCSamples) MC-dropout softmax passes (for the deterministic CNN its one "
+          + "dropout-off pass); dropout off: one deterministic pass.",
         "The paper's numbers (Table 2 of Gal et al. 2017) are after 1000 acquired images with "
           + "5000 validation points; here \(p.validation) validation points are held out of the "
           + "pool, and \(weightDecay).",

@@ -14,7 +14,9 @@ import PipelineCore
 /// member of an ensemble) and the test set, with the evaluate stage's parameters and seed, so
 /// it sees bit for bit the predictions the round's accuracies came from (its artifact repeats
 /// the accuracies as a check) and every existing evaluate entry stays valid; rounds without it
-/// simply have no calibration yet.
+/// simply have no calibration yet. The deterministic CNN is the exception: its evaluation runs
+/// only its dropout-off pass (``EvaluateStage`` with `mcSamples` = 0), while its calibration
+/// keeps the T MC-dropout passes, so that its calibration figure compares both predictions.
 public struct CalibrateStage: Stage {
   /// The stage kind, part of every cache key.
   public static let kind = "calibrate"

@@ -12,12 +12,16 @@ import HDF5Store
 /// `ece_*` (expected calibration error over `ece_bins` = 15 equal-width confidence bins); and
 /// `accuracy_mc`, `accuracy_deterministic` and `test_count`, which equal the round's
 /// evaluate metrics (the same predictions), as a check that both stages saw the same model.
+/// The exception is the deterministic CNN, whose evaluation runs only its dropout-off pass:
+/// its calibration still runs the T MC-dropout passes as a comparison, so only
+/// `accuracy_deterministic` and `test_count` repeat its evaluation.
 public struct CalibrationMetrics: Sendable, Equatable {
   /// Calibration of the MC (predictive-mean) prediction.
   public var mc: Calibration.Metrics
   /// Calibration of the deterministic (dropout-off) prediction.
   public var deterministic: Calibration.Metrics
-  /// Accuracy of the MC prediction (equals the evaluate stage's `accuracy_mc`).
+  /// Accuracy of the MC prediction (equals the evaluate stage's `accuracy_mc`, except for the
+  /// deterministic CNN, whose evaluation runs no MC passes).
   public var accuracyMC: Double
   /// Accuracy with dropout off (equals the evaluate stage's `accuracy_deterministic`).
   public var accuracyDeterministic: Double

@@ -95,7 +95,7 @@ struct Export: ParsableCommand {
     var written = 0
     try workspace.runner.sharingCache {
       let statuses = try workspace.runner.status(plan.graph)
-      let next = noContinuation ? [] : try Self.continuationArtifacts(workspace)
+      let next = noContinuation ? [:] : try Self.continuationArtifacts(workspace)
       for cell in plan.cells {
         // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
         let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
@@ -109,18 +109,27 @@ struct Export: ParsableCommand {
         for id in ids {
           guard case .cached(let key)? = statuses[id] else { continue }
           let isData = data.contains(id)
-          // A stage several cells share (a repetition's round 0) is carried by the bundle of
-          // the cell that computed it, so that each continuation artifact travels once.
-          let computedHere = store.manifest(forKey: key)?.stageID == id
-          entries.append(
-            try store.bundleEntry(key: key) { name in
-              guard !isData else { return false }
-              guard heavy.contains(name), !included.contains(name) else { return true }
-              guard computedHere, next.contains(Self.artifactKey(key, name)) else { return false }
+          // A stage several cells share (a repetition's round 0) carries a continuation
+          // artifact in one bundle only: its carrier's.
+          let entry = try store.bundleEntry(key: key) { name in
+            guard !isData else { return false }
+            guard heavy.contains(name), !included.contains(name) else { return true }
+            return next[Self.artifactKey(key, name)] == id
+          }
+          for name in entry.manifest.outputs.keys.sorted()
+          where heavy.contains(name) && !included.contains(name)
+            && next[Self.artifactKey(key, name)] == id
+          {
+            if entry.artifacts[name] != nil {
               carriedForNext += 1
-              return true
+            } else {
+              printError(
+                "note: \(id) \(name) is needed to continue but pruned here: it travels as its "
+                  + "digest, and the machine that continues recomputes it"
+              )
             }
-          )
+          }
+          entries.append(entry)
         }
         let evaluated = plan.roundsEvaluated(cell, statuses: statuses)
         let url = folder.appendingPathComponent("\(cell).h5")
@@ -152,19 +161,57 @@ struct Export: ParsableCommand {
 }
 
 extension Export {
-  /// The heavy artifacts (`key/name`) that stages of the whole target not computed yet read
-  /// from committed stages: what another machine needs to continue the target bit for bit.
-  static func continuationArtifacts(_ workspace: Workspace) throws -> Set<String> {
+  /// The heavy artifacts that another machine needs to continue the target where this cache
+  /// stopped, by `key/name`, each with the stage whose bundle carries it.
+  ///
+  /// They are the heavy inputs of the stages not computed yet at each cell's frontier: the
+  /// rounds from its first acquisition not computed yet on (the last round's evaluation once
+  /// every acquisition is). Stages behind a frontier that lack an entry (say, evaluations whose
+  /// key a code change altered) are left out: carrying the model of every round would make a
+  /// bundle of hundreds of MB; such a stage recomputes its model wherever it runs. Only this
+  /// target's stages count: a finished target's bundles carry no model, even where another
+  /// target's cells would start from one of its models.
+  ///
+  /// The carrier is the stage named by the artifact's manifest where the plan has it, else the
+  /// first of the plan's stages with that key: each artifact travels once.
+  static func continuationArtifacts(_ workspace: Workspace) throws -> [String: StageID] {
     let heavy = Set(HeavyArtifacts.allCases.map(\.artifact))
-    let statuses = try workspace.runner.status(workspace.plan.graph)
-    var artifacts: Set<String> = []
-    for node in workspace.plan.graph.nodes {
-      if case .cached? = statuses[node.id] { continue }
+    let store = workspace.runner.store
+    let plan = workspace.plan
+    let statuses = try workspace.runner.status(plan.graph)
+    func isCached(_ id: StageID) -> Bool {
+      if case .cached? = statuses[id] { return true }
+      return false
+    }
+    var frontier: [String: Int] = [:]
+    for cell in plan.cells {
+      let rounds = plan.profile.parameters.rounds
+      let first =
+        (0..<rounds).first { !isCached(ExperimentPlan.stageID(cell, round: $0, "acquire")) }
+        ?? rounds
+      frontier[cell.description] = first
+      frontier[ExperimentPlan.calibrationGroup(cell)] = first
+    }
+    var needed: Set<String> = []
+    for node in plan.graph.nodes where !isCached(node.id) {
+      if let group = node.group, let start = frontier[group], (node.round ?? 0) < start {
+        continue
+      }
       for case .artifact(let upstream, let name) in node.inputs.values where heavy.contains(name) {
-        if case .cached(let key)? = statuses[upstream] { artifacts.insert(artifactKey(key, name)) }
+        if case .cached(let key)? = statuses[upstream] { needed.insert(artifactKey(key, name)) }
       }
     }
-    return artifacts
+    // Each needed artifact's carrier: the stage that computed it, else the first with its key.
+    var carriers: [String: StageID] = [:]
+    for node in plan.graph.nodes {
+      guard case .cached(let key)? = statuses[node.id], let manifest = store.manifest(forKey: key)
+      else { continue }
+      for name in manifest.outputs.keys where needed.contains(artifactKey(key, name)) {
+        let id = artifactKey(key, name)
+        if manifest.stageID == node.id || carriers[id] == nil { carriers[id] = node.id }
+      }
+    }
+    return carriers
   }
 
   static func artifactKey(_ key: String, _ name: String) -> String { key + "/" + name }

@@ -305,8 +305,9 @@ struct Workspace {
   /// A report rendered from result bundles (no recorded run of the whole target), as the
   /// committed paper evidence is, is read where that cache does not exist: the command first
   /// imports the folders of the bundles that brought this target's cells (as the import
-  /// records name them; several targets may share cells, e.g. Table 1 and Figure 2), and names
-  /// no data directory (the reader's default is the one to fill).
+  /// records name them, relative to the working directory, the repository root when run as
+  /// documented; several targets may share cells, e.g. Table 1 and Figure 2). Render committed
+  /// reports with the default data directory, so that the command names none.
   func continueCommand(recorded: RecordedRun?) -> String {
     let reproduce =
       ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
@@ -322,16 +323,15 @@ struct Workspace {
         return Self.displayPath(URL(fileURLWithPath: bundle).deletingLastPathComponent())
       }
     ).sorted()
+    let data =
+      options.dataDirectory == URL(fileURLWithPath: DataOptions.defaultDataDir).standardizedFileURL
+      ? [] : ["--data-dir", options.dataDir]
     if recorded == nil && !folders.isEmpty {
-      return SuggestedCommand.shellLine(["pipeline", "import"] + folders) + " && "
-        + SuggestedCommand.shellLine(reproduce)
+      // Importing again is a no-op for the entries a data directory already holds.
+      return SuggestedCommand.shellLine(["pipeline", "import"] + folders + data) + " && "
+        + SuggestedCommand.shellLine(reproduce + data)
     }
-    return SuggestedCommand.shellLine(
-      reproduce
-        + (options.dataDirectory
-          == URL(fileURLWithPath: DataOptions.defaultDataDir).standardizedFileURL
-          ? [] : ["--data-dir", options.dataDir])
-    )
+    return SuggestedCommand.shellLine(reproduce + data)
   }
 
   /// `url` relative to the working directory where it lies below it (`Reports/fig2/paper`),
@@ -410,9 +410,9 @@ struct Workspace {
       guard let group = node.group, let round = node.round else { continue }
       stagesByRound[group, default: [:]][round, default: []].append(node.id)
     }
-    // A cache entry shared by cells (round 0 is trained and evaluated once per repetition) is
-    // counted in the first cell that uses it, so that the compute times and stage counts add
-    // up to what was computed.
+    // A cache entry shared by cells (round 0 is trained once per repetition, and evaluated
+    // once per repetition and kind of model) is counted in the first cell that uses it, so
+    // that the compute times and stage counts add up to what was computed.
     var counted: Set<String> = []
     let cells = plan.cells.map { cell in
       var cached = 0
