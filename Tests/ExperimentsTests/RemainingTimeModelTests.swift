@@ -68,12 +68,14 @@ struct RemainingTimeModelTests {
   }
 }
 
-/// Each uncertainty source's evaluations and scorings are estimated from its own samples: an
-/// ensemble's cost M passes, MC dropout's T.
-@Test func samplesOfOneSourceDoNotEstimateAnother() throws {
-  let cells = [UncertaintySource.mcDropout, .deepEnsemble].map {
-    Cell(acquisition: .bald, model: $0, repetition: 0)
-  }
+/// A one-round smoke plan with one `acquisition` cell per model, and its time model after each
+/// cell's round-0 evaluation took the given seconds.
+private func evaluationsObserved(
+  _ models: [UncertaintySource],
+  acquisition: AcquisitionFunction,
+  seconds: [Double]
+) throws -> (cells: [Cell], plan: ExperimentPlan, model: RemainingTimeModel) {
+  let cells = models.map { Cell(acquisition: acquisition, model: $0, repetition: 0) }
   let plan = try ExperimentPlan(
     target: "eta",
     profile: Profile.smoke.applying([try ProfileOverride(parsing: "rounds=1")]),
@@ -81,13 +83,34 @@ struct RemainingTimeModelTests {
     resources: ExperimentResources()
   )
   var model = RemainingTimeModel(plan: plan)
-  for (cell, seconds) in zip(cells, [2.0, 10.0]) {
+  for (cell, seconds) in zip(cells, seconds) {
     model.observe(ExperimentPlan.stageID(cell, round: 0, "evaluate"), seconds: seconds)
   }
+  return (cells, plan, model)
+}
+
+/// The seconds `model` predicts when only stage `left` of `plan` remains.
+private func remaining(
+  _ model: RemainingTimeModel,
+  _ plan: ExperimentPlan,
+  only left: StageID
+)
+  -> Double?
+{
+  model.remainingSeconds(excluding: Set(plan.graph.nodes.map(\.id).filter { $0 != left }))
+}
+
+/// Each uncertainty source's evaluations and scorings are estimated from its own samples: an
+/// ensemble's cost M passes, MC dropout's T.
+@Test func samplesOfOneSourceDoNotEstimateAnother() throws {
+  let (cells, plan, model) = try evaluationsObserved(
+    [.mcDropout, .deepEnsemble],
+    acquisition: .bald,
+    seconds: [2, 10]
+  )
   for (cell, seconds) in zip(cells, [2.0, 10.0]) {
     let left = ExperimentPlan.stageID(cell, round: 1, "evaluate")
-    let done = Set(plan.graph.nodes.map(\.id).filter { $0 != left })
-    #expect(model.remainingSeconds(excluding: done) == seconds, "\(cell)")
+    #expect(remaining(model, plan, only: left) == seconds, "\(cell)")
   }
 }
 
@@ -95,23 +118,14 @@ struct RemainingTimeModelTests {
 /// passes of MC dropout: its calibrations are estimated from MC-dropout evaluations, its
 /// evaluations from its own.
 @Test func deterministicCalibrationsCostWhatMCDropoutEvaluationsCost() throws {
-  let cells = [UncertaintySource.mcDropout, .deterministic].map {
-    Cell(acquisition: .maxEntropy, model: $0, repetition: 0)
-  }
-  let plan = try ExperimentPlan(
-    target: "eta",
-    profile: Profile.smoke.applying([try ProfileOverride(parsing: "rounds=1")]),
-    cells: cells,
-    resources: ExperimentResources()
+  let (cells, plan, model) = try evaluationsObserved(
+    [.mcDropout, .deterministic],
+    acquisition: .maxEntropy,
+    seconds: [15, 1]
   )
-  var model = RemainingTimeModel(plan: plan)
-  for (cell, seconds) in zip(cells, [15.0, 1.0]) {
-    model.observe(ExperimentPlan.stageID(cell, round: 0, "evaluate"), seconds: seconds)
-  }
   for (kind, seconds) in [("evaluate", 1.0), ("calibrate", 15.0)] {
     let left = ExperimentPlan.stageID(cells[1], round: 1, kind)
-    let done = Set(plan.graph.nodes.map(\.id).filter { $0 != left })
-    #expect(model.remainingSeconds(excluding: done) == seconds, "\(kind)")
+    #expect(remaining(model, plan, only: left) == seconds, "\(kind)")
   }
 }
 
