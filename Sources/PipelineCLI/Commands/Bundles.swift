@@ -94,8 +94,12 @@ struct Export: ParsableCommand {
     let folder = URL(fileURLWithPath: output)
     var written = 0
     try workspace.runner.sharingCache {
-      let statuses = try workspace.runner.status(plan.graph)
-      let next = noContinuation ? [:] : try Self.continuationArtifacts(workspace)
+      // The whole target's statuses (the exported cells' stages among them): continuation
+      // looks at every cell's frontier.
+      let statuses = try workspace.runner.status(workspace.plan.graph)
+      let next =
+        noContinuation
+        ? [:] : Self.continuationArtifacts(workspace.plan, statuses: statuses, store: store)
       for cell in plan.cells {
         // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
         let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
@@ -111,15 +115,14 @@ struct Export: ParsableCommand {
           let isData = data.contains(id)
           // A stage several cells share (a repetition's round 0) carries a continuation
           // artifact in one bundle only: its carrier's.
-          let entry = try store.bundleEntry(key: key) { name in
-            guard !isData else { return false }
-            guard heavy.contains(name), !included.contains(name) else { return true }
-            return next[Self.artifactKey(key, name)] == id
+          func continues(_ name: String) -> Bool {
+            heavy.contains(name) && !included.contains(name)
+              && next[Self.artifactKey(key, name)] == id
           }
-          for name in entry.manifest.outputs.keys.sorted()
-          where heavy.contains(name) && !included.contains(name)
-            && next[Self.artifactKey(key, name)] == id
-          {
+          let entry = try store.bundleEntry(key: key) { name in
+            !isData && (!heavy.contains(name) || included.contains(name) || continues(name))
+          }
+          for name in entry.manifest.outputs.keys.sorted() where continues(name) {
             if entry.artifacts[name] != nil {
               carriedForNext += 1
             } else {
@@ -174,11 +177,12 @@ extension Export {
   ///
   /// The carrier is the stage named by the artifact's manifest where the plan has it, else the
   /// first of the plan's stages with that key: each artifact travels once.
-  static func continuationArtifacts(_ workspace: Workspace) throws -> [String: StageID] {
+  static func continuationArtifacts(
+    _ plan: ExperimentPlan,
+    statuses: [StageID: StageStatus],
+    store: ArtifactStore
+  ) -> [String: StageID] {
     let heavy = Set(HeavyArtifacts.allCases.map(\.artifact))
-    let store = workspace.runner.store
-    let plan = workspace.plan
-    let statuses = try workspace.runner.status(plan.graph)
     func isCached(_ id: StageID) -> Bool {
       if case .cached? = statuses[id] { return true }
       return false
