@@ -9,4 +9,9 @@ public enum StageStatus: Sendable, Equatable {
   /// The key cannot be computed until the listed upstream stages have committed outputs.
   /// `changes` compares only what is already known: kind, version, parameters and seed.
   case waitingOnUpstream([StageID], changes: [KeyChange])
+
+  /// Whether the stage is committed, so that a run reuses its outputs.
+  public var isCached: Bool {
+    if case .cached = self { true } else { false }
+  }
 }

@@ -183,10 +183,7 @@ extension Export {
     store: ArtifactStore
   ) -> [String: StageID] {
     let heavy = Set(HeavyArtifacts.allCases.map(\.artifact))
-    func isCached(_ id: StageID) -> Bool {
-      if case .cached? = statuses[id] { return true }
-      return false
-    }
+    func isCached(_ id: StageID) -> Bool { statuses[id]?.isCached == true }
     var frontier: [String: Int] = [:]
     for cell in plan.cells {
       let rounds = plan.profile.parameters.rounds

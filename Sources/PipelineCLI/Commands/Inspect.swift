@@ -73,9 +73,7 @@ struct Inspect: ParsableCommand {
     // start the cell's whole loop up to it (hours with the paper profile).
     let statuses = try workspace.runner.status(subgraph)
     let missing = subgraph.nodes.map(\.id).filter { id in
-      guard id != node.id else { return false }
-      if case .cached? = statuses[id] { return false }
-      return true
+      id != node.id && statuses[id]?.isCached != true
     }
     if !missing.isEmpty {
       let evaluated = plan.roundsEvaluated(cell, statuses: statuses)

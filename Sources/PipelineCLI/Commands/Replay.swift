@@ -43,8 +43,7 @@ struct Replay: ParsableCommand {
     let stages = plan.graph.nodes.filter { node in
       guard node.round == round else { return false }
       if node.group == cell.description { return true }
-      guard node.group == calibration, case .cached? = statuses[node.id] else { return false }
-      return true
+      return node.group == calibration && statuses[node.id]?.isCached == true
     }.map(\.id)
     let report = try workspace.runner.replay(plan.graph, stages: stages)
     var identical = true

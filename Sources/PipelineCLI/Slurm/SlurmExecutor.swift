@@ -301,7 +301,7 @@ struct SlurmExecutor {
       guard let group = node.group else { continue }
       var entry = progress[group] ?? (0, 0)
       entry.total += 1
-      if case .cached? = statuses[node.id] { entry.done += 1 }
+      if statuses[node.id]?.isCached == true { entry.done += 1 }
       progress[group] = entry
     }
     return progress
@@ -313,7 +313,7 @@ struct SlurmExecutor {
     var incomplete: Set<String> = []
     for node in workspace.computePlan.graph.nodes {
       guard let group = node.group, node.round != nil else { continue }
-      if case .cached? = statuses[node.id] { continue }
+      if statuses[node.id]?.isCached == true { continue }
       incomplete.insert(group)
     }
     return workspace.computePlan.cells.map(\.description).filter(incomplete.contains)
