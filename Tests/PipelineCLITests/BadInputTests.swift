@@ -95,6 +95,21 @@ struct BadInputTests {
       expected: ["data directory /nonexistent-dbal-test/Data does not exist", "--data-dir"]
     ),
     Case(
+      name: "cancel in a missing data directory",
+      arguments: ["cancel", "fig2", "--profile", "smoke"],
+      expected: ["data directory /nonexistent-dbal-test/Data does not exist", "--data-dir"]
+    ),
+    Case(
+      name: "gc of a missing data directory",
+      arguments: ["gc", "--dry-run"],
+      expected: ["data directory /nonexistent-dbal-test/Data does not exist", "--data-dir"]
+    ),
+    Case(
+      name: "gc --prune of a missing data directory",
+      arguments: ["gc", "--prune", "models"],
+      expected: ["data directory /nonexistent-dbal-test/Data does not exist", "--data-dir"]
+    ),
+    Case(
       name: "missing checkpoint",
       arguments: ["predict", "--checkpoint", "/nonexistent-dbal-test/m.h5"],
       expected: ["/nonexistent-dbal-test/m.h5", "does not exist"]

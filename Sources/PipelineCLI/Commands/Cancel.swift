@@ -27,7 +27,8 @@ struct Cancel: ParsableCommand {
       options: data,
       profile: profile,
       cells: cells,
-      progress: false
+      progress: false,
+      use: .read
     )
     guard let job = SlurmJobRecord.load(data.dataDirectory, workspace.recordName)?.current else {
       throw CLIError.invalidArgument(
