@@ -14,6 +14,7 @@
 //   Experiments          acquisition functions, the active-learning loop, profiles, literate targets
 //   Reports              SVG figures, CSV, Markdown and HTML rendering, provenance
 //   PipelineCLI          the `pipeline` command-line tool
+//   CodeVersion (plugin) records the commit the tool is built from (Scripts/code-version)
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -84,8 +85,11 @@ let package = Package(
         "Experiments", "NeuralEngine", "HDF5Store", "MNIST", "PipelineCore", "Reports",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: swiftSettings
+      swiftSettings: swiftSettings,
+      plugins: ["CodeVersion"]
     ),
+    // Before every build: the commit the tool is built from, for its manifests.
+    .plugin(name: "CodeVersion", capability: .buildTool()),
 
     // MARK: - Tests
     .target(name: "TestSupport", dependencies: [], swiftSettings: swiftSettings),

@@ -4,8 +4,10 @@ import Testing
 
 @testable import PipelineCLI
 
-/// The code version every manifest and report records: the checkout's commit, dirty only for
-/// changes that can change results (anything outside `Reports/`, untracked files included).
+/// The code version every manifest and report records: the commit the binary was built from
+/// (`Scripts/code-version`, run by the CodeVersion build plugin) and the checkout it runs in
+/// (`ToolInfo.gitState`), both dirty only for changes that can change results (anything outside
+/// `Reports/`, untracked files included). Each case checks both with the same rule.
 @Suite(
   "Code version and dirtiness",
   .enabled(
@@ -36,6 +38,8 @@ struct GitStateTests {
     #expect(state.commit == (try git(["rev-parse", "HEAD"], in: root)))
     #expect(state.commit?.count == 40)
     #expect(!state.dirty)
+    let built = try buildState(root)
+    #expect(built.commit == state.commit && !built.dirty)
   }
 
   @Test(
@@ -54,6 +58,7 @@ struct GitStateTests {
     let state = ToolInfo.gitState(in: root)
     #expect(state.commit != nil)
     #expect(!state.dirty, "a \(change) report")
+    #expect(try buildState(root).dirty == false, "a \(change) report, at build time")
     // Wherever in the checkout the tool runs.
     #expect(!ToolInfo.gitState(in: root.appendingPathComponent("Sources")).dirty)
   }
@@ -69,6 +74,7 @@ struct GitStateTests {
     let root = try checkout()
     try write("changed\n", to: path, in: root)
     #expect(ToolInfo.gitState(in: root).dirty, "\(path) changed or added")
+    #expect(try buildState(root).dirty, "\(path) changed or added, at build time")
     // Also when the tool runs from another folder of the checkout.
     #expect(
       ToolInfo.gitState(in: root.appendingPathComponent("Reports")).dirty,
@@ -81,6 +87,7 @@ struct GitStateTests {
     let root = try checkout()
     try FileManager.default.removeItem(at: root.appendingPathComponent("Pipelines/fig2.md"))
     #expect(ToolInfo.gitState(in: root).dirty)
+    #expect(try buildState(root).dirty)
   }
 
   @Test("Outside a git checkout: no commit, and not called dirty")
@@ -90,9 +97,83 @@ struct GitStateTests {
     let state = ToolInfo.gitState(in: folder)
     #expect(state.commit == nil)
     #expect(!state.dirty)
+    let built = try buildState(folder)
+    #expect(built.commit == nil && !built.dirty)
+  }
+
+  @Test("The build script rewrites its file only when the state changes")
+  func buildScriptKeepsAnUnchangedFile() throws {
+    let root = try checkout()
+    let output = try TestSupport.temporaryDirectory("code version")
+    let file = output.appendingPathComponent("CodeVersion.swift")
+    func modified() throws -> Date {
+      try #require(
+        try FileManager.default.attributesOfItem(atPath: file.path)[.modificationDate] as? Date
+      )
+    }
+    _ = try buildState(root, output: output)
+    // Back-date it by an hour, so that a rewrite shows whatever the file system's timestamp
+    // resolution (whole seconds: a Date does not round-trip through it exactly).
+    let past = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3600).rounded())
+    try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: file.path)
+    _ = try buildState(root, output: output)
+    #expect(
+      abs(try modified().timeIntervalSince(past)) < 1,
+      "an unchanged state rewrote the file (and recompiles)"
+    )
+    try write("changed\n", to: "Sources/Tool/main.swift", in: root)
+    #expect(try buildState(root, output: output).dirty)
+    #expect(try modified().timeIntervalSince(past) > 60)
+  }
+
+  @Test("This test binary knows the commit it was built from")
+  func thisBinary() throws {
+    let root = TestSupport.repositoryRoot
+    let checkout = ToolInfo.gitState(in: root)
+    try #require(checkout.commit != nil, "not run from a git checkout")
+    // `swift test` builds before it runs, so the build and this run see the same commit.
+    #expect(BuildCodeVersion.commit == checkout.commit)
+    #expect(ToolInfo.codeVersion.commit == checkout.commit)
+    // Dirty when either was: a build from a clean tree in a tree edited since records dirty.
+    #expect(ToolInfo.codeVersion.dirty == (BuildCodeVersion.dirty || checkout.dirty))
   }
 
   // MARK: - Helpers
+
+  /// Runs `Scripts/code-version` on `root` as the build plugin does and reads back the state
+  /// the generated Swift file holds.
+  private func buildState(
+    _ root: URL,
+    output: URL? = nil
+  ) throws -> (commit: String?, dirty: Bool) {
+    let output = try output ?? TestSupport.temporaryDirectory("code version")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = [
+      TestSupport.repositoryRoot.appendingPathComponent("Scripts/code-version").path, root.path,
+      output.path,
+    ]
+    var environment = ProcessInfo.processInfo.environment
+    environment["GIT_CONFIG_NOSYSTEM"] = "1"
+    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
+    process.environment = environment
+    try process.run()
+    process.waitUntilExit()
+    try #require(process.terminationStatus == 0, "Scripts/code-version failed")
+    let source = try String(
+      contentsOf: output.appendingPathComponent("CodeVersion.swift"),
+      encoding: .utf8
+    )
+    let commit = try #require(
+      source.firstMatch(of: /static let commit: String\? = (nil|"([0-9a-f]{40})")\n/),
+      "no commit in \(source)"
+    )
+    let dirty = try #require(
+      source.firstMatch(of: /static let dirty = (true|false)\n/),
+      "no dirty flag in \(source)"
+    )
+    return (commit.output.2.map(String.init), dirty.output.1 == "true")
+  }
 
   private func write(_ text: String, to path: String, in root: URL) throws {
     let url = root.appendingPathComponent(path)

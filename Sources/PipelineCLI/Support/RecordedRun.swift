@@ -44,14 +44,15 @@ struct RecordedRun: Codable {
     sources.sorted { $0.key < $1.key }.map { (name: $0.key, sha256: $0.value) }
   }
 
-  /// A record of a run on this machine, from this checkout: its git state, hardware and
-  /// software versions, with the command, wall time and executed rounds the caller measured.
+  /// A record of a run on this machine by this binary: its code version
+  /// (``ToolInfo/codeVersion``), hardware and software versions, with the command, wall time
+  /// and executed rounds the caller measured.
   static func onThisMachine(
     command: String,
     wallSeconds: Double,
     executedRounds: [String: [Int]]
   ) -> RecordedRun {
-    let git = ToolInfo.gitState()
+    let git = ToolInfo.codeVersion
     let system = SystemInfo.current()
     let software = ToolInfo.softwareVersions()
     return RecordedRun(
@@ -121,7 +122,7 @@ enum ToolInfo {
   /// last bits (the code, oneDNN's instruction set, the thread count that fixes summation
   /// orders) and the CPU, computed once per process.
   static let environment: [String: String] = {
-    let git = gitState()
+    let git = codeVersion
     let threads =
       ProcessInfo.processInfo.environment["OMP_NUM_THREADS"]
       ?? String(ProcessInfo.processInfo.activeProcessorCount)
@@ -144,6 +145,30 @@ enum ToolInfo {
       "6.1"
     #endif
   }
+
+  /// The code this process runs, as manifests, bundles and reports record it: the commit this
+  /// binary was built from (`BuildCodeVersion`, written by `Scripts/code-version` before each
+  /// build), dirty when its checkout had changes then, or when the checkout the command runs
+  /// in has changes now (the target documents are read from it). A binary built outside a git
+  /// checkout falls back to the checkout it runs in.
+  ///
+  /// When the checkout it runs in is at another commit than the binary's, warns once on
+  /// standard error: the documents come from that checkout, the code from the binary.
+  static let codeVersion: (commit: String?, dirty: Bool) = {
+    let checkout = gitState()
+    guard let built = BuildCodeVersion.commit else { return checkout }
+    if let commit = checkout.commit, commit != built {
+      FileHandle.standardError.write(
+        Data(
+          ("warning: this pipeline binary was built from \(built.prefix(7)), but the checkout "
+            + "here is at \(commit.prefix(7)); manifests record the binary's commit. Build the "
+            + "binary from this checkout (`swift build -c release`) to record one version.\n")
+            .utf8
+        )
+      )
+    }
+    return (built, BuildCodeVersion.dirty || checkout.dirty)
+  }()
 
   /// The git commit of the checkout holding `directory` (the working directory when nil) and
   /// whether its tree has local changes outside `Reports/`; the commit is nil outside a git

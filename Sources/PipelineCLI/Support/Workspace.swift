@@ -161,9 +161,9 @@ struct Workspace {
   enum DataUse {
     /// Computes into it (`reproduce`, `import`): created where missing.
     case compute
-    /// Reads what was computed or imported there (`report`, `export`, `replay`): a missing
-    /// one is an error that names it, since a mistyped `--data-dir` would otherwise render or
-    /// export nothing.
+    /// Reads what was computed or imported there (`report`, `export`, `replay`, `cancel`): a
+    /// missing one is an error that names it, since a mistyped `--data-dir` would otherwise
+    /// render or export nothing.
     case read
     /// Only looks, or writes only beside what was computed there (`status`; `inspect`, which
     /// refuses a round not computed yet before it writes): a missing one holds nothing yet and
@@ -425,7 +425,7 @@ struct Workspace {
       var machines: [String: Int] = [:]
       for round in 0...p.rounds {
         let id = ExperimentPlan.stageID(cell, round: round, "evaluate")
-        guard case .cached? = statuses[id] else { continue }
+        guard statuses[id]?.isCached == true else { continue }
         if recorded?.executedRounds[cell.description]?.contains(round) == true {
           executed += 1
         } else {
@@ -464,7 +464,7 @@ struct Workspace {
     let system = recorded?.system ?? SystemInfo.current()
     // Without a record of a run (results imported, or computed by `--cells` runs), the report
     // names the checkout it was rendered from; the per-cell table names what computed what.
-    let git = recorded == nil ? ToolInfo.gitState() : (recorded!.gitCommit, recorded!.gitDirty)
+    let git = recorded == nil ? ToolInfo.codeVersion : (recorded!.gitCommit, recorded!.gitDirty)
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
       gitCommit: git.0,
@@ -553,8 +553,7 @@ extension ExperimentPlan {
   /// progress table give the same number).
   func roundsEvaluated(_ cell: Cell, statuses: [StageID: StageStatus]) -> Int {
     (0...profile.parameters.rounds).prefix {
-      if case .cached? = statuses[Self.stageID(cell, round: $0, "evaluate")] { return true }
-      return false
+      statuses[Self.stageID(cell, round: $0, "evaluate")]?.isCached == true
     }.count
   }
 }
