@@ -114,6 +114,47 @@ struct BundleTests {
     )
   }
 
+  @Test("Cells not started, exported without the cell that computed their round-0 model, carry it")
+  func unstartedCellsCarryWhatTheyStartFrom() throws {
+    let fixture = try CLIFixture.shared()
+    let half = try fixture.workspace(copying: fixture.base, "unstarted")
+    defer { fixture.discard(half) }
+    let partial = try PipelineProcess.run(CLIFixture.smokeFig2(half, ["--cells", "bald.*"]))
+    try #require(partial.succeeded, "\(partial)")
+    // Only the Variation Ratios cells, which have nothing but the shared round 0: the round-0
+    // model's own cell (a BALD cell, which computed it) is not exported, so one of these must
+    // carry it, once.
+    let bundles = try Self.export(half, cells: "var-ratios.*")
+    let names = try FileManager.default.contentsOfDirectory(atPath: bundles.path).sorted()
+    #expect(names == ["var-ratios.bayesian.r0.h5", "var-ratios.deterministic.r0.h5"])
+    let roundZero = try #require(
+      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
+    )
+    #expect(try CacheSnapshot(half).entries[roundZero.key]?.stageID.contains("bald.") == true)
+    var carriers: [String] = []
+    for name in names {
+      let bundle = try ResultBundle(contentsOf: bundles.appendingPathComponent(name))
+      if bundle.entries.contains(where: { $0.artifacts["model"] != nil }) { carriers.append(name) }
+    }
+    #expect(carriers == ["var-ratios.bayesian.r0.h5"], "\(carriers)")
+    // Another machine holding only these bundles computes the Variation Ratios cells from the
+    // carried model, and gets the uninterrupted run's entries.
+    let other = try fixture.workspace(copying: fixture.base, "unstarted-continue")
+    defer { fixture.discard(other) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + other.dataArguments)
+    try #require(imported.succeeded, "\(imported)")
+    let models = try FileManager.default.subpathsOfDirectory(
+      atPath: other.dataDirectory.appendingPathComponent("cache/entries").path
+    ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }
+    #expect(models == [roundZero.key], "\(models)")
+    let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other, ["--cells", "var-ratios.*"]))
+    try #require(rest.succeeded, "\(rest)")
+    let computed = try CacheSnapshot(other).digests
+    let reference = fixture.referenceCache.digests
+    #expect(computed.count > models.count)
+    for (key, digest) in computed { #expect(reference[key] == digest, "\(key)") }
+  }
+
   @Test("Pruned models are recomputed, verified against their digests and restored")
   func prunedModelsAreRestored() throws {
     let fixture = try CLIFixture.shared()

@@ -45,7 +45,8 @@ struct Export: ParsableCommand {
       stages. Models and pool scores travel as digests only, unless --include names them; a \
       machine that needs them recomputes and verifies them. The MNIST download is never copied.
 
-      Of an unfinished target, the bundle of the cell that computed them also carries the \
+      Of an unfinished target, the bundle of the cell that computed them (or, when --cells \
+      leaves that cell out, of the first exported cell that needs them) also carries the \
       models and scores that stages not computed yet will read (the next round's model of an \
       unfinished cell; a repetition's round-0 model while cells that share it have not \
       started), so that another machine continues from them. Recomputed there instead, on \
@@ -99,7 +100,13 @@ struct Export: ParsableCommand {
       let statuses = try workspace.runner.status(workspace.plan.graph)
       let next =
         noContinuation
-        ? [:] : Self.continuationArtifacts(workspace.plan, statuses: statuses, store: store)
+        ? [:]
+        : Self.continuationArtifacts(
+          workspace.plan,
+          exporting: plan.cells,
+          statuses: statuses,
+          store: store
+        )
       for cell in plan.cells {
         // A derived dataset (Repeated MNIST) travels like MNIST: as a digest.
         let data = cell.dataset == .mnist ? shared : shared + [ExperimentPlan.dataID(cell.dataset)]
@@ -175,10 +182,21 @@ extension Export {
   /// target's stages count: a finished target's bundles carry no model, even where another
   /// target's cells would start from one of its models.
   ///
-  /// The carrier is the stage named by the artifact's manifest where the plan has it, else the
-  /// first of the plan's stages with that key: each artifact travels once.
+  /// The carrier is one of the exported cells' stages, so that each artifact travels once per
+  /// export and what `exporting` needs travels with it: the stage named by the artifact's
+  /// manifest where it is exported, else the first exported stage (in plan order) with that
+  /// key. So a whole target's export carries a shared round-0 model in the bundle of the cell
+  /// that computed it, and an export of cells not started yet (say Table 1's Mean STD cells,
+  /// whose round-0 model fig2's BALD cell computed) carries it in the first of them.
+  ///
+  /// - Parameters:
+  ///   - plan: the whole target, whose frontiers decide what is needed.
+  ///   - exporting: the cells whose bundles are written.
+  /// - Returns: the carrier stage of each needed artifact, by `key/name`; artifacts that no
+  ///   exported stage produces are left out.
   static func continuationArtifacts(
     _ plan: ExperimentPlan,
+    exporting: [Cell],
     statuses: [StageID: StageStatus],
     store: ArtifactStore
   ) -> [String: StageID] {
@@ -202,9 +220,13 @@ extension Export {
         if case .cached(let key)? = statuses[upstream] { needed.insert(artifactKey(key, name)) }
       }
     }
-    // Each needed artifact's carrier: the stage that computed it, else the first with its key.
+    // Each needed artifact's carrier among the exported stages: the stage that computed it,
+    // else the first with its key.
+    let exported = Set(
+      exporting.flatMap { [$0.description, ExperimentPlan.calibrationGroup($0)] }
+    )
     var carriers: [String: StageID] = [:]
-    for node in plan.graph.nodes {
+    for node in plan.graph.nodes where exported.contains(node.group ?? "") {
       guard case .cached(let key)? = statuses[node.id], let manifest = store.manifest(forKey: key)
       else { continue }
       for name in manifest.outputs.keys where needed.contains(artifactKey(key, name)) {
