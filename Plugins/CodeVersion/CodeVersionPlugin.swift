@@ -20,6 +20,11 @@ struct CodeVersionPlugin: BuildToolPlugin {
         arguments: [
           package.appending(path: "Scripts/code-version").path, package.path, output.path,
         ],
+        // SwiftPM starts the command with an empty environment: git needs PATH to be found
+        // where it is installed, and HOME for the user's settings.
+        environment: ProcessInfo.processInfo.environment.filter {
+          ["PATH", "HOME"].contains($0.key)
+        },
         outputFilesDirectory: output
       )
     ]

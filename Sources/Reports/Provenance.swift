@@ -9,9 +9,10 @@ public struct Provenance: Sendable, Equatable {
   public var command: String
   /// The working directory of the invocation, if it should be shown.
   public var workingDirectory: String?
-  /// The git commit of the code, or nil outside a git checkout.
+  /// The git commit the tool was built from, or nil when it was built outside a git checkout.
   public var gitCommit: String?
-  /// Whether the checkout had uncommitted changes.
+  /// Whether that build, or the checkout the tool ran in, had uncommitted changes outside
+  /// `Reports/` (or the checkout held other code or documents than the build's commit).
   public var gitDirty: Bool
   /// The profile name (for example `paper` or `quick`).
   public var profile: String

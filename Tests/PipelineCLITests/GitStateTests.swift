@@ -126,16 +126,69 @@ struct GitStateTests {
     #expect(try modified().timeIntervalSince(past) > 60)
   }
 
-  @Test("This test binary knows the commit it was built from")
+  @Test(
+    "This test binary knows the commit it was built from",
+    .enabled(
+      if: ToolInfo.gitState(in: TestSupport.repositoryRoot).commit != nil,
+      "not built in a git checkout"
+    )
+  )
   func thisBinary() throws {
-    let root = TestSupport.repositoryRoot
-    let checkout = ToolInfo.gitState(in: root)
-    try #require(checkout.commit != nil, "not run from a git checkout")
     // `swift test` builds before it runs, so the build and this run see the same commit.
+    let checkout = ToolInfo.gitState(in: TestSupport.repositoryRoot)
     #expect(BuildCodeVersion.commit == checkout.commit)
     #expect(ToolInfo.codeVersion.commit == checkout.commit)
-    // Dirty when either was: a build from a clean tree in a tree edited since records dirty.
-    #expect(ToolInfo.codeVersion.dirty == (BuildCodeVersion.dirty || checkout.dirty))
+  }
+
+  @Test("A binary run in a checkout at another commit: the binary's commit, dirty where it matters")
+  func binaryFromAnotherCommit() throws {
+    let root = try checkout()
+    let built = try git(["rev-parse", "HEAD"], in: root)
+    // The same commit: clean, no warning.
+    var version = ToolInfo.codeVersion(built: (built, false), checkout: root)
+    #expect(version.commit == built && !version.dirty && version.warning == nil)
+    // A binary built from a dirty tree stays dirty.
+    #expect(ToolInfo.codeVersion(built: (built, true), checkout: root).dirty)
+    // A later commit that changes only rendered reports: the same code and documents.
+    try write("complete\n", to: "Reports/fig2.md", in: root)
+    try git(["commit", "-q", "-am", "reports"], in: root)
+    version = ToolInfo.codeVersion(built: (built, false), checkout: root)
+    #expect(version.commit == built && !version.dirty && version.warning == nil)
+    // A later commit that changes a document: the binary's commit, dirty, with a warning.
+    try write("# Figure 2, edited\n", to: "Pipelines/fig2.md", in: root)
+    try git(["commit", "-q", "-am", "document"], in: root)
+    version = ToolInfo.codeVersion(built: (built, false), checkout: root)
+    #expect(version.commit == built && version.dirty)
+    let warning = try #require(version.warning)
+    #expect(warning.contains(String(built.prefix(7))) && warning.contains("swift build"))
+    // A commit this checkout does not have.
+    let unknown = String(repeating: "f", count: 40)
+    version = ToolInfo.codeVersion(built: (unknown, false), checkout: root)
+    #expect(version.commit == unknown && version.dirty && version.warning != nil)
+    // Outside any checkout: the binary's own facts.
+    let outside = try TestSupport.temporaryDirectory("no checkout")
+    version = ToolInfo.codeVersion(built: (built, false), checkout: outside)
+    #expect(version.commit == built && !version.dirty && version.warning == nil)
+    // A binary built outside a checkout records no commit, not the checkout's.
+    version = ToolInfo.codeVersion(built: (nil, false), checkout: root)
+    #expect(version.commit == nil && version.warning == nil)
+  }
+
+  @Test(
+    "The build script reads a checkout another user owns (root building a user's checkout)",
+    .enabled(if: getuid() == 0, "needs root to give the checkout away")
+  )
+  func buildScriptInAnotherUsersCheckout() throws {
+    let root = try checkout()
+    let commit = try git(["rev-parse", "HEAD"], in: root)
+    let chown = Process()
+    chown.executableURL = URL(fileURLWithPath: "/bin/chown")
+    chown.arguments = ["-R", "12345:12345", root.path]
+    try chown.run()
+    chown.waitUntilExit()
+    try #require(chown.terminationStatus == 0)
+    let built = try buildState(root)
+    #expect(built.commit == commit && !built.dirty)
   }
 
   // MARK: - Helpers
@@ -153,10 +206,11 @@ struct GitStateTests {
       TestSupport.repositoryRoot.appendingPathComponent("Scripts/code-version").path, root.path,
       output.path,
     ]
-    var environment = ProcessInfo.processInfo.environment
-    environment["GIT_CONFIG_NOSYSTEM"] = "1"
-    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-    process.environment = environment
+    // As the plugin starts it: PATH (and HOME, here without the user's settings) only.
+    process.environment = [
+      "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+      "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+    ]
     try process.run()
     process.waitUntilExit()
     try #require(process.terminationStatus == 0, "Scripts/code-version failed")
@@ -165,7 +219,7 @@ struct GitStateTests {
       encoding: .utf8
     )
     let commit = try #require(
-      source.firstMatch(of: /static let commit: String\? = (nil|"([0-9a-f]{40})")\n/),
+      source.firstMatch(of: /static let commit: String\? = (nil|"([0-9a-f]{40}|[0-9a-f]{64})")\n/),
       "no commit in \(source)"
     )
     let dirty = try #require(

@@ -8,7 +8,8 @@ import Testing
 
 /// The provenance a run records is written as the run goes (an interrupted run records what it
 /// computed) and merged over interrupts: the report after the resumed run names every round
-/// each invocation executed, once, the wall time of both, and the checkout's commit.
+/// each invocation executed, once, the wall time of both, and the commit the tool was built
+/// from (the checkout's: the tests build it there).
 @Suite(
   "Provenance over interrupts",
   .enabled(if: TortureSettings.hasMNIST, TortureSettings.noMNIST),

@@ -146,56 +146,84 @@ enum ToolInfo {
     #endif
   }
 
-  /// The code this process runs, as manifests, bundles and reports record it: the commit this
-  /// binary was built from (`BuildCodeVersion`, written by `Scripts/code-version` before each
-  /// build), dirty when its checkout had changes then, or when the checkout the command runs
-  /// in has changes now (the target documents are read from it). A binary built outside a git
-  /// checkout falls back to the checkout it runs in.
-  ///
-  /// When the checkout it runs in is at another commit than the binary's, warns once on
-  /// standard error: the documents come from that checkout, the code from the binary.
+  /// The code this process runs, as manifests, bundles and reports record it (computed once;
+  /// a warning, if any, is printed then): see ``codeVersion(built:checkout:)``.
   static let codeVersion: (commit: String?, dirty: Bool) = {
-    let checkout = gitState()
-    guard let built = BuildCodeVersion.commit else { return checkout }
-    if let commit = checkout.commit, commit != built {
-      FileHandle.standardError.write(
-        Data(
-          ("warning: this pipeline binary was built from \(built.prefix(7)), but the checkout "
-            + "here is at \(commit.prefix(7)); manifests record the binary's commit. Build the "
-            + "binary from this checkout (`swift build -c release`) to record one version.\n")
-            .utf8
-        )
-      )
+    let version = codeVersion(built: (BuildCodeVersion.commit, BuildCodeVersion.dirty))
+    if let warning = version.warning {
+      FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
     }
-    return (built, BuildCodeVersion.dirty || checkout.dirty)
+    return (version.commit, version.dirty)
   }()
+
+  /// The code version of a binary built at `built` (`BuildCodeVersion`, which
+  /// `Scripts/code-version` writes before each build) running in the checkout that holds
+  /// `directory` (the working directory when nil), which the target documents are read from.
+  ///
+  /// - The commit is the binary's; nil (recorded as unknown) when it was built outside a git
+  ///   checkout, whatever checkout it runs in.
+  /// - Dirty when the binary's tree had changes outside `Reports/` when it was built, or the
+  ///   checkout has such changes now.
+  /// - A checkout at another commit whose code or documents differ from the binary's (changes
+  ///   under `Reports/` alone do not count; a commit unknown there differs) also makes it dirty,
+  ///   with a warning that says how to record one version.
+  static func codeVersion(
+    built: (commit: String?, dirty: Bool),
+    checkout directory: URL? = nil
+  ) -> (commit: String?, dirty: Bool, warning: String?) {
+    guard let commit = built.commit else { return (nil, built.dirty, nil) }
+    let checkout = gitState(in: directory)
+    guard let here = checkout.commit else { return (commit, built.dirty, nil) }
+    let dirty = built.dirty || checkout.dirty
+    guard here != commit else { return (commit, dirty, nil) }
+    // Exit status 0: no difference outside Reports/; 1 (differs) or 128 (unknown commit): nil.
+    let same =
+      git(["diff", "--quiet", commit, here, "--", ":/", ":(top,exclude)Reports"], in: directory)
+      != nil
+    if same { return (commit, dirty, nil) }
+    return (
+      commit, true,
+      "this pipeline binary was built from \(commit.prefix(7)), but the checkout here is at "
+        + "\(here.prefix(7)) with other code or documents; manifests record \(commit.prefix(7)) "
+        + "with uncommitted changes. Build the binary in this checkout (`swift build -c release`"
+        + ", or `Scripts/dbal`) to record one version."
+    )
+  }
 
   /// The git commit of the checkout holding `directory` (the working directory when nil) and
   /// whether its tree has local changes outside `Reports/`; the commit is nil outside a git
   /// checkout.
   static func gitState(in directory: URL? = nil) -> (commit: String?, dirty: Bool) {
-    func git(_ arguments: [String]) -> String? {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["git"] + arguments
-      if let directory { process.currentDirectoryURL = directory }
-      let pipe = Pipe()
-      process.standardOutput = pipe
-      process.standardError = FileHandle.nullDevice
-      guard (try? process.run()) != nil else { return nil }
-      let data = pipe.fileHandleForReading.readDataToEndOfFile()
-      process.waitUntilExit()
-      guard process.terminationStatus == 0 else { return nil }
-      return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-    guard let commit = git(["rev-parse", "HEAD"]) else { return (nil, false) }
+    guard let commit = git(["rev-parse", "HEAD"], in: directory) else { return (nil, false) }
     // The code and the documents decide results; rendered reports (which every run rewrites)
     // do not, so they do not make a checkout dirty. Untracked files count: a new source file
     // changes the build. The pathspecs name the whole tree from its top, wherever in it the
     // directory lies; a status that cannot be read counts as dirty (clean is a claim).
-    guard let status = git(["status", "--porcelain", "--", ":/", ":(top,exclude)Reports"]) else {
+    guard
+      let status = git(
+        ["status", "--porcelain", "--", ":/", ":(top,exclude)Reports"],
+        in: directory
+      )
+    else {
       return (commit, true)
     }
     return (commit, !status.isEmpty)
+  }
+
+  /// Runs git in `directory` (the working directory when nil); its trimmed standard output, or
+  /// nil when git is missing or exits with a non-zero status.
+  private static func git(_ arguments: [String], in directory: URL?) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "--no-optional-locks"] + arguments
+    if let directory { process.currentDirectoryURL = directory }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
   }
 }

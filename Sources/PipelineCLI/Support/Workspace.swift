@@ -463,7 +463,7 @@ struct Workspace {
     }
     let system = recorded?.system ?? SystemInfo.current()
     // Without a record of a run (results imported, or computed by `--cells` runs), the report
-    // names the checkout it was rendered from; the per-cell table names what computed what.
+    // names the code version that rendered it; the per-cell table names what computed what.
     let git = recorded == nil ? ToolInfo.codeVersion : (recorded!.gitCommit, recorded!.gitDirty)
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
