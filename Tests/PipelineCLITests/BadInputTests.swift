@@ -69,6 +69,11 @@ struct BadInputTests {
       expected: ["--cells 'bald.*.r7' matches no cell", "bald.bayesian.r0"]
     ),
     Case(
+      name: "--cells with one of several globs matching nothing",
+      arguments: ["reproduce", "fig2", "--profile", "smoke", "--cells", "bald.*,var-ratio.*"],
+      expected: ["--cells 'var-ratio.*' matches no cell", "var-ratios.bayesian.r0", "commas"]
+    ),
+    Case(
       name: "predict output equal to its checkpoint",
       arguments: [
         "predict", "--checkpoint", "/tmp/dbal-m.h5", "--output", "/tmp/../tmp/dbal-m.h5",

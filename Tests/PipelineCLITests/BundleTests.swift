@@ -121,10 +121,10 @@ struct BundleTests {
     defer { fixture.discard(half) }
     let partial = try PipelineProcess.run(CLIFixture.smokeFig2(half, ["--cells", "bald.*"]))
     try #require(partial.succeeded, "\(partial)")
-    // Only the Variation Ratios cells, which have nothing but the shared round 0: the round-0
-    // model's own cell (a BALD cell, which computed it) is not exported, so one of these must
-    // carry it, once.
-    let bundles = try Self.export(half, cells: "var-ratios.*")
+    // Only the Variation Ratios cells (two globs, separated by a comma), which have nothing but
+    // the shared round 0: the round-0 model's own cell (a BALD cell, which computed it) is not
+    // exported, so one of these must carry it, once.
+    let bundles = try Self.export(half, cells: "var-ratios.deterministic.*,var-ratios.bayesian.*")
     let names = try FileManager.default.contentsOfDirectory(atPath: bundles.path).sorted()
     #expect(names == ["var-ratios.bayesian.r0.h5", "var-ratios.deterministic.r0.h5"])
     let roundZero = try #require(

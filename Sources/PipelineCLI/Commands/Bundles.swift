@@ -63,7 +63,8 @@ struct Export: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Export only the cells matching this shell-style glob, e.g. '*.r0'.",
+      "Export only the cells matching this shell-style glob, e.g. '*.r0' (or several, "
+        + "separated by commas).",
       valueName: "glob"
     )
   )

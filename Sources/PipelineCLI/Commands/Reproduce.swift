@@ -30,7 +30,11 @@ struct Reproduce: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "Compute only the cells matching this shell-style glob, e.g. '*.r0' or 'bald.*'.",
-      discussion: "The report still shows every cell, marked partial until all are done.",
+      discussion: """
+        Several globs separated by commas select the cells any of them matches, e.g. \
+        'mean-std.*,random.*'. The report still shows every cell, marked partial until all are \
+        done.
+        """,
       valueName: "glob"
     )
   )

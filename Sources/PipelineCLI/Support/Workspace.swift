@@ -108,13 +108,19 @@ struct Workspace {
       : "\(plan.target)-\(base.name)"
         + (overrides.isEmpty ? "" : "-" + ParameterDigest.of(plan.profile.parameters).prefix(8))
     if let pattern {
-      let matching = plan.cells.filter { fnmatch(pattern, $0.description, 0) == 0 }
-      guard !matching.isEmpty else {
+      // Shell-style globs separated by commas (no cell name holds one); each must match.
+      let globs = pattern.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      let names = plan.cells.map(\.description)
+      if let glob = globs.first(where: { glob in !names.contains { fnmatch(glob, $0, 0) == 0 } }) {
         throw CLIError.invalidArgument(
-          "--cells '\(pattern)' matches no cell of \(target); its cells are "
-            + plan.cells.map(\.description).joined(separator: ", ")
-            + ". Use a shell-style glob such as '*.r0' (one repetition) or 'bald.*'."
+          "--cells '\(glob)' matches no cell of \(target); its cells are "
+            + names.joined(separator: ", ")
+            + ". Use a shell-style glob such as '*.r0' (one repetition) or 'bald.*', or several "
+            + "separated by commas."
         )
+      }
+      let matching = plan.cells.filter { cell in
+        globs.contains { fnmatch($0, cell.description, 0) == 0 }
       }
       computePlan = try ExperimentPlan(
         target: plan.target,
