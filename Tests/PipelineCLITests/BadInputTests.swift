@@ -74,6 +74,11 @@ struct BadInputTests {
       expected: ["--cells 'var-ratio.*' matches no cell", "var-ratios.bayesian.r0", "commas"]
     ),
     Case(
+      name: "--cells with an empty glob",
+      arguments: ["reproduce", "fig2", "--profile", "smoke", "--cells", "bald.*,"],
+      expected: ["--cells 'bald.*,' has an empty glob", "single commas"]
+    ),
+    Case(
       name: "predict output equal to its checkpoint",
       arguments: [
         "predict", "--checkpoint", "/tmp/dbal-m.h5", "--output", "/tmp/../tmp/dbal-m.h5",

@@ -130,7 +130,18 @@ struct BundleTests {
     let roundZero = try #require(
       fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
     )
-    #expect(try CacheSnapshot(half).entries[roundZero.key]?.stageID.contains("bald.") == true)
+    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero.key]).stageID
+    let computer = String(computedBy.split(separator: "/")[1])
+    #expect(computer.hasPrefix("bald."), "\(computedBy)")
+    // The other BALD cell, finished, exported alone: it reads no round-0 model any more, so it
+    // carries none for the cells that have not started.
+    let other = try #require(
+      ["bald.bayesian.r0", "bald.deterministic.r0"].first { $0 != computer }
+    )
+    let alone = try ResultBundle(
+      contentsOf: try Self.export(half, cells: other).appendingPathComponent("\(other).h5")
+    )
+    #expect(!alone.entries.contains { $0.artifacts["model"] != nil }, "\(other) carries a model")
     var carriers: [String] = []
     for name in names {
       let bundle = try ResultBundle(contentsOf: bundles.appendingPathComponent(name))
@@ -139,17 +150,19 @@ struct BundleTests {
     #expect(carriers == ["var-ratios.bayesian.r0.h5"], "\(carriers)")
     // Another machine holding only these bundles computes the Variation Ratios cells from the
     // carried model, and gets the uninterrupted run's entries.
-    let other = try fixture.workspace(copying: fixture.base, "unstarted-continue")
-    defer { fixture.discard(other) }
-    let imported = try PipelineProcess.run(["import", bundles.path] + other.dataArguments)
+    let elsewhere = try fixture.workspace(copying: fixture.base, "unstarted-continue")
+    defer { fixture.discard(elsewhere) }
+    let imported = try PipelineProcess.run(["import", bundles.path] + elsewhere.dataArguments)
     try #require(imported.succeeded, "\(imported)")
     let models = try FileManager.default.subpathsOfDirectory(
-      atPath: other.dataDirectory.appendingPathComponent("cache/entries").path
+      atPath: elsewhere.dataDirectory.appendingPathComponent("cache/entries").path
     ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }
     #expect(models == [roundZero.key], "\(models)")
-    let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other, ["--cells", "var-ratios.*"]))
+    let rest = try PipelineProcess.run(
+      CLIFixture.smokeFig2(elsewhere, ["--cells", "var-ratios.*"])
+    )
     try #require(rest.succeeded, "\(rest)")
-    let computed = try CacheSnapshot(other).digests
+    let computed = try CacheSnapshot(elsewhere).digests
     let reference = fixture.referenceCache.digests
     #expect(computed.count > models.count)
     for (key, digest) in computed { #expect(reference[key] == digest, "\(key)") }

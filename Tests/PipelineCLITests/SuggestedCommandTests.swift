@@ -284,6 +284,33 @@ struct SuggestedCommandTests {
     )
   }
 
+  @Test("--cells globs: trimmed, the union of their cells, a record name free of their order")
+  func cellGlobs() throws {
+    let options = try DataOptions.parse([
+      "--data-dir", try TestSupport.temporaryDirectory("cell globs").path, "--pipelines-dir",
+      TestSupport.repositoryRoot.appendingPathComponent("Pipelines").path, "--quiet",
+    ])
+    let profile = try ProfileOptions.parse(["--profile", "smoke"])
+    func workspace(_ cells: String) throws -> Workspace {
+      try Workspace(
+        target: "fig2",
+        options: options,
+        profile: profile,
+        cells: cells,
+        progress: false
+      )
+    }
+    let spaced = try workspace("var-ratios.*, bald.bayesian.*")
+    let repeated = try workspace("bald.bayesian.*,var-ratios.*,var-ratios.*")
+    #expect(spaced.cellPattern == "bald.bayesian.*,var-ratios.*")
+    #expect(spaced.recordName == repeated.recordName)
+    #expect(spaced.recordName != (try workspace("bald.bayesian.*")).recordName)
+    #expect(
+      Set(spaced.computePlan.cells.map(\.description))
+        == ["bald.bayesian.r0", "var-ratios.bayesian.r0", "var-ratios.deterministic.r0"]
+    )
+  }
+
   @Test("Shell quoting keeps every word, the empty one too")
   func quotingRoundTrips() throws {
     let words = [

@@ -185,10 +185,11 @@ extension Export {
   ///
   /// The carrier is one of the exported cells' stages, so that each artifact travels once per
   /// export and what `exporting` needs travels with it: the stage named by the artifact's
-  /// manifest where it is exported, else the first exported stage (in plan order) with that
-  /// key. So a whole target's export carries a shared round-0 model in the bundle of the cell
-  /// that computed it, and an export of cells not started yet (say Table 1's Mean STD cells,
-  /// whose round-0 model fig2's BALD cell computed) carries it in the first of them.
+  /// manifest where it is exported, else the stage with that key of the first exported cell
+  /// (in plan order) that reads it. So a whole target's export carries a shared round-0 model
+  /// in the bundle of the cell that computed it, an export of cells not started yet (say
+  /// Table 1's Mean STD cells, whose round-0 model fig2's BALD cell computed) carries it in the
+  /// first of them, and an export of a finished cell alone carries nothing for its neighbours.
   ///
   /// - Parameters:
   ///   - plan: the whole target, whose frontiers decide what is needed.
@@ -212,30 +213,46 @@ extension Export {
       frontier[cell.description] = first
       frontier[ExperimentPlan.calibrationGroup(cell)] = first
     }
-    var needed: Set<String> = []
+    // The cell of each group: a cell's own stages and its calibrate stages.
+    var cellOfGroup: [String: String] = [:]
+    for cell in plan.cells {
+      cellOfGroup[cell.description] = cell.description
+      cellOfGroup[ExperimentPlan.calibrationGroup(cell)] = cell.description
+    }
+    // The needed artifacts, each with the cells whose stages not computed yet read it.
+    var readers: [String: Set<String>] = [:]
     for node in plan.graph.nodes where !isCached(node.id) {
       if let group = node.group, let start = frontier[group], (node.round ?? 0) < start {
         continue
       }
       for case .artifact(let upstream, let name) in node.inputs.values where heavy.contains(name) {
-        if case .cached(let key)? = statuses[upstream] { needed.insert(artifactKey(key, name)) }
+        if case .cached(let key)? = statuses[upstream], let group = node.group,
+          let cell = cellOfGroup[group]
+        {
+          readers[artifactKey(key, name), default: []].insert(cell)
+        }
       }
     }
     // Each needed artifact's carrier among the exported stages: the stage that computed it,
-    // else the first with its key.
-    let exported = Set(
-      exporting.flatMap { [$0.description, ExperimentPlan.calibrationGroup($0)] }
-    )
-    var carriers: [String: StageID] = [:]
-    for node in plan.graph.nodes where exported.contains(node.group ?? "") {
-      guard case .cached(let key)? = statuses[node.id], let manifest = store.manifest(forKey: key)
+    // else the first stage with its key in an exported cell that reads it.
+    let exported = Set(exporting.map(\.description))
+    var computedBy: [String: StageID] = [:]
+    var firstReader: [String: StageID] = [:]
+    for node in plan.graph.nodes {
+      guard let group = node.group, let cell = cellOfGroup[group], exported.contains(cell),
+        case .cached(let key)? = statuses[node.id], let manifest = store.manifest(forKey: key)
       else { continue }
-      for name in manifest.outputs.keys where needed.contains(artifactKey(key, name)) {
+      for name in manifest.outputs.keys {
         let id = artifactKey(key, name)
-        if manifest.stageID == node.id || carriers[id] == nil { carriers[id] = node.id }
+        guard let cells = readers[id] else { continue }
+        if manifest.stageID == node.id {
+          computedBy[id] = node.id
+        } else if cells.contains(cell) && firstReader[id] == nil {
+          firstReader[id] = node.id
+        }
       }
     }
-    return carriers
+    return computedBy.merging(firstReader) { computed, _ in computed }
   }
 
   static func artifactKey(_ key: String, _ name: String) -> String { key + "/" + name }

@@ -165,29 +165,63 @@ enum ToolInfo {
   /// - Dirty when the binary's tree had changes outside `Reports/` when it was built, or the
   ///   checkout has such changes now.
   /// - A checkout at another commit whose code or documents differ from the binary's (changes
-  ///   under `Reports/` alone do not count; a commit unknown there differs) also makes it dirty,
-  ///   with a warning that says how to record one version.
+  ///   under `Reports/` alone do not count), or that lacks the binary's commit, also makes it
+  ///   dirty, and so does a checkout git cannot read; each with a warning that says how to
+  ///   record one version.
   static func codeVersion(
     built: (commit: String?, dirty: Bool),
     checkout directory: URL? = nil
   ) -> (commit: String?, dirty: Bool, warning: String?) {
     guard let commit = built.commit else { return (nil, built.dirty, nil) }
+    let short = commit.prefix(7)
+    let fix =
+      "; manifests record \(short) with uncommitted changes. Build the binary in this checkout "
+      + "(`swift build -c release`, or `Scripts/dbal`) to record one version."
     let checkout = gitState(in: directory)
-    guard let here = checkout.commit else { return (commit, built.dirty, nil) }
+    guard let here = checkout.commit else {
+      // Outside any checkout the binary's own facts stand; a checkout git cannot read (another
+      // user's, without safe.directory) may hold edited documents: clean is a claim.
+      guard let root = enclosingCheckout(directory) else { return (commit, built.dirty, nil) }
+      return (
+        commit, true,
+        "git could not read the checkout at \(root.path) (another user's? `git config --global "
+          + "--add safe.directory \(root.path)` lets it)" + fix
+      )
+    }
     let dirty = built.dirty || checkout.dirty
     guard here != commit else { return (commit, dirty, nil) }
-    // Exit status 0: no difference outside Reports/; 1 (differs) or 128 (unknown commit): nil.
+    guard git(["cat-file", "-e", commit + "^{commit}"], in: directory) != nil else {
+      return (
+        commit, true,
+        "this pipeline binary was built from \(short), a commit the checkout here (at "
+          + "\(here.prefix(7))) does not have, so its code and documents cannot be compared" + fix
+      )
+    }
+    // Exit status 0: no difference outside Reports/ (the code and documents are the binary's).
     let same =
       git(["diff", "--quiet", commit, here, "--", ":/", ":(top,exclude)Reports"], in: directory)
       != nil
     if same { return (commit, dirty, nil) }
     return (
       commit, true,
-      "this pipeline binary was built from \(commit.prefix(7)), but the checkout here is at "
-        + "\(here.prefix(7)) with other code or documents; manifests record \(commit.prefix(7)) "
-        + "with uncommitted changes. Build the binary in this checkout (`swift build -c release`"
-        + ", or `Scripts/dbal`) to record one version."
+      "this pipeline binary was built from \(short), but the checkout here is at "
+        + "\(here.prefix(7)) with other code or documents" + fix
     )
+  }
+
+  /// The nearest folder at or above `directory` (the working directory when nil) that holds a
+  /// `.git` entry, whether or not git can read it; nil outside any checkout.
+  static func enclosingCheckout(_ directory: URL? = nil) -> URL? {
+    var folder = (directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+      .standardizedFileURL
+    while true {
+      if FileManager.default.fileExists(atPath: folder.appendingPathComponent(".git").path) {
+        return folder
+      }
+      let parent = folder.deletingLastPathComponent()
+      if parent.path == folder.path { return nil }
+      folder = parent
+    }
   }
 
   /// The git commit of the checkout holding `directory` (the working directory when nil) and

@@ -17,7 +17,7 @@ struct Workspace {
   let plan: ExperimentPlan
   /// What this command computes: ``plan``, or only the cells matching `--cells`.
   let computePlan: ExperimentPlan
-  /// The `--cells` glob, if any.
+  /// The `--cells` globs, if any: trimmed, sorted, without repeats, separated by commas.
   let cellPattern: String?
   /// The report's name (its files are `<name>.md`, `<name>.html` and `<name>/`): the target
   /// for the paper profile without command-line overrides, so that only the paper protocol
@@ -100,17 +100,28 @@ struct Workspace {
       overrides: overrides,
       resources: resources
     )
-    cellPattern = pattern
+    // Shell-style globs separated by commas (no cell name holds one), trimmed; sorted and
+    // without repeats, so that run and Slurm job records do not depend on their order.
+    let globs = pattern.map { text in
+      let items = text.split(separator: ",", omittingEmptySubsequences: false)
+      return Set(items.map { $0.trimmingCharacters(in: .whitespaces) }).sorted()
+    }
+    cellPattern = globs?.joined(separator: ",")
     overridden = !overrides.isEmpty
     reportName =
       base.name == Profile.paper.name && overrides.isEmpty
       ? plan.target
       : "\(plan.target)-\(base.name)"
         + (overrides.isEmpty ? "" : "-" + ParameterDigest.of(plan.profile.parameters).prefix(8))
-    if let pattern {
-      // Shell-style globs separated by commas (no cell name holds one); each must match.
-      let globs = pattern.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    if let pattern, let globs {
+      // Each glob must match a cell: a typo selects nothing rather than fewer cells.
       let names = plan.cells.map(\.description)
+      if globs.contains("") {
+        throw CLIError.invalidArgument(
+          "--cells '\(pattern)' has an empty glob; separate globs by single commas, e.g. "
+            + "'mean-std.*,random.*'"
+        )
+      }
       if let glob = globs.first(where: { glob in !names.contains { fnmatch(glob, $0, 0) == 0 } }) {
         throw CLIError.invalidArgument(
           "--cells '\(glob)' matches no cell of \(target); its cells are "
