@@ -93,9 +93,7 @@ public enum BatchBALD {
     configurationBudget: Int,
     using generator: inout some RandomNumberGenerator
   ) throws(Failure) -> Batch {
-    let (passes, points, classes) = (
-      probabilities.passes, probabilities.points, probabilities.classes
-    )
+    let (passes, points) = (probabilities.passes, probabilities.points)
     guard count <= points else { throw .batchLargerThanSubset(batch: count, points: points) }
     guard configurationBudget >= 1 else { throw .emptyBudget(configurationBudget) }
     guard passes >= 2 else { throw .tooFewPasses(passes) }
