@@ -64,9 +64,7 @@ struct GarbageCollect: ParsableCommand {
 
   func run() throws {
     // A mistyped --data-dir holds nothing to collect; creating it would hide the typo.
-    guard FileManager.default.fileExists(atPath: data.dataDirectory.path) else {
-      throw CLIError.noDataDirectory(data.dataDirectory.path)
-    }
+    try Workspace.requireDataDirectory(data.dataDirectory)
     let console = ConsoleObserver(quiet: data.quiet, showProgress: false, plan: nil)
     let runner = try Workspace.runner(options: data, jobs: 1, observer: console)
     if let prune {

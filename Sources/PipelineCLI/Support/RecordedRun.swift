@@ -199,8 +199,7 @@ enum ToolInfo {
     }
     // Exit status 0: no difference outside Reports/ (the code and documents are the binary's).
     let same =
-      git(["diff", "--quiet", commit, here, "--", ":/", ":(top,exclude)Reports"], in: directory)
-      != nil
+      git(["diff", "--quiet", commit, here, "--"] + outsideReports, in: directory) != nil
     if same { return (commit, dirty, nil) }
     return (
       commit, true,
@@ -224,6 +223,11 @@ enum ToolInfo {
     }
   }
 
+  /// The pathspecs of everything that decides results: the whole tree from its top, wherever in
+  /// it git runs, except `Reports/` (rendered reports and result bundles, which runs rewrite).
+  /// `Scripts/code-version` spells the same rule for the build (GitStateTests pins the two).
+  static let outsideReports = [":/", ":(top,exclude)Reports"]
+
   /// The git commit of the checkout holding `directory` (the working directory when nil) and
   /// whether its tree has local changes outside `Reports/`; the commit is nil outside a git
   /// checkout.
@@ -233,12 +237,7 @@ enum ToolInfo {
     // do not, so they do not make a checkout dirty. Untracked files count: a new source file
     // changes the build. The pathspecs name the whole tree from its top, wherever in it the
     // directory lies; a status that cannot be read counts as dirty (clean is a claim).
-    guard
-      let status = git(
-        ["status", "--porcelain", "--", ":/", ":(top,exclude)Reports"],
-        in: directory
-      )
-    else {
+    guard let status = git(["status", "--porcelain", "--"] + outsideReports, in: directory) else {
       return (commit, true)
     }
     return (commit, !status.isEmpty)

@@ -147,8 +147,7 @@ struct Workspace {
     case .compute:
       try Self.checkWritable(options.dataDirectory)  // its message before the store's own
     case .read:
-      guard exists else { throw CLIError.noDataDirectory(options.dataDirectory.path) }
-      try Self.checkWritable(options.dataDirectory)
+      try Self.requireDataDirectory(options.dataDirectory)
     case .preview:
       break
     }
@@ -252,6 +251,16 @@ struct Workspace {
       labels: recordLabels,
       parameters: recordParameters
     )
+  }
+
+  /// Fails, naming it, when the data directory of a command that reads what was computed there
+  /// (`report`, `export`, `replay`, `cancel`, `gc`) is missing, since a mistyped `--data-dir`
+  /// would otherwise read or collect nothing; and, with the fix, when it cannot be written.
+  static func requireDataDirectory(_ directory: URL) throws {
+    guard FileManager.default.fileExists(atPath: directory.path) else {
+      throw CLIError.noDataDirectory(directory.path)
+    }
+    try checkWritable(directory)
   }
 
   /// Fails early, with the fix, when the data directory cannot be written.
