@@ -22,6 +22,15 @@ struct BundleTests {
     return folder
   }
 
+  /// The names of the bundles in `folder` that carry a model, sorted.
+  static func modelCarriers(_ folder: URL) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().filter { name in
+      try ResultBundle(contentsOf: folder.appendingPathComponent(name)).entries.contains {
+        $0.artifacts["model"] != nil
+      }
+    }
+  }
+
   @Test("Export, then import into an empty data dir, renders the same report without computing")
   func exportImportRender() throws {
     let fixture = try CLIFixture.shared()
@@ -78,10 +87,8 @@ struct BundleTests {
   @Test("Half a run imported elsewhere and continued gives the uninterrupted run's results")
   func importAndContinue() throws {
     let fixture = try CLIFixture.shared()
-    let half = try fixture.workspace(copying: fixture.base, "half")
+    let half = try fixture.halfRun("half")
     defer { fixture.discard(half) }
-    let partial = try PipelineProcess.run(CLIFixture.smokeFig2(half, ["--cells", "bald.*"]))
-    try #require(partial.succeeded, "\(partial)")
     let bundles = try Self.export(half)
     let other = try fixture.workspace(copying: fixture.base, "continue")
     defer { fixture.discard(other) }
@@ -91,20 +98,12 @@ struct BundleTests {
     // so the other machine continues from it instead of recomputing it (which on another CPU
     // would differ in the last bits and stop at the digest check). Finished rounds' models
     // stayed behind.
-    let models = try FileManager.default.subpathsOfDirectory(
-      atPath: other.dataDirectory.appendingPathComponent("cache/entries").path
-    ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }
-    let roundZero = try #require(
-      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
-    )
-    #expect(models == [roundZero.key], "\(models)")
+    let models = try CacheSnapshot.modelKeys(other)
+    let roundZero = try #require(fixture.roundZeroModelKey)
+    #expect(models == [roundZero], "\(models)")
     // It travelled once: in the bundle of the cell that computed it.
-    var carriers: [String] = []
-    for file in try FileManager.default.contentsOfDirectory(atPath: bundles.path) {
-      let bundle = try ResultBundle(contentsOf: bundles.appendingPathComponent(file))
-      if bundle.entries.contains(where: { $0.artifacts["model"] != nil }) { carriers.append(file) }
-    }
-    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero.key]).stageID
+    let carriers = try Self.modelCarriers(bundles)
+    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero]).stageID
     #expect(carriers == ["\(computedBy.split(separator: "/")[1]).h5"], "\(carriers)")
     let rest = try PipelineProcess.run(CLIFixture.smokeFig2(other))
     try #require(rest.succeeded, "\(rest)")
@@ -117,20 +116,16 @@ struct BundleTests {
   @Test("Cells not started, exported without the cell that computed their round-0 model, carry it")
   func unstartedCellsCarryWhatTheyStartFrom() throws {
     let fixture = try CLIFixture.shared()
-    let half = try fixture.workspace(copying: fixture.base, "unstarted")
+    let half = try fixture.halfRun("unstarted")
     defer { fixture.discard(half) }
-    let partial = try PipelineProcess.run(CLIFixture.smokeFig2(half, ["--cells", "bald.*"]))
-    try #require(partial.succeeded, "\(partial)")
     // Only the Variation Ratios cells (two globs, separated by a comma), which have nothing but
     // the shared round 0: the round-0 model's own cell (a BALD cell, which computed it) is not
     // exported, so one of these must carry it, once.
     let bundles = try Self.export(half, cells: "var-ratios.deterministic.*,var-ratios.bayesian.*")
     let names = try FileManager.default.contentsOfDirectory(atPath: bundles.path).sorted()
     #expect(names == ["var-ratios.bayesian.r0.h5", "var-ratios.deterministic.r0.h5"])
-    let roundZero = try #require(
-      fixture.referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }
-    )
-    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero.key]).stageID
+    let roundZero = try #require(fixture.roundZeroModelKey)
+    let computedBy = try #require(try CacheSnapshot(half).entries[roundZero]).stageID
     let computer = String(computedBy.split(separator: "/")[1])
     #expect(computer.hasPrefix("bald."), "\(computedBy)")
     // The other BALD cell, finished, exported alone: it reads no round-0 model any more, so it
@@ -142,11 +137,7 @@ struct BundleTests {
       contentsOf: try Self.export(half, cells: other).appendingPathComponent("\(other).h5")
     )
     #expect(!alone.entries.contains { $0.artifacts["model"] != nil }, "\(other) carries a model")
-    var carriers: [String] = []
-    for name in names {
-      let bundle = try ResultBundle(contentsOf: bundles.appendingPathComponent(name))
-      if bundle.entries.contains(where: { $0.artifacts["model"] != nil }) { carriers.append(name) }
-    }
+    let carriers = try Self.modelCarriers(bundles)
     #expect(carriers == ["var-ratios.bayesian.r0.h5"], "\(carriers)")
     // Another machine holding only these bundles computes the Variation Ratios cells from the
     // carried model, and gets the uninterrupted run's entries.
@@ -154,10 +145,8 @@ struct BundleTests {
     defer { fixture.discard(elsewhere) }
     let imported = try PipelineProcess.run(["import", bundles.path] + elsewhere.dataArguments)
     try #require(imported.succeeded, "\(imported)")
-    let models = try FileManager.default.subpathsOfDirectory(
-      atPath: elsewhere.dataDirectory.appendingPathComponent("cache/entries").path
-    ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }
-    #expect(models == [roundZero.key], "\(models)")
+    let models = try CacheSnapshot.modelKeys(elsewhere)
+    #expect(models == [roundZero], "\(models)")
     let rest = try PipelineProcess.run(
       CLIFixture.smokeFig2(elsewhere, ["--cells", "var-ratios.*"])
     )
@@ -176,12 +165,7 @@ struct BundleTests {
     let pruned = try PipelineProcess.run(["gc", "--prune", "models"] + workspace.dataArguments)
     try #require(pruned.succeeded, "\(pruned)")
     #expect(pruned.standardOutput.contains("pruned model of"), "\(pruned.standardOutput)")
-    let models = { () throws -> [URL] in
-      try FileManager.default.subpathsOfDirectory(
-        atPath: workspace.dataDirectory.appendingPathComponent("cache/entries").path
-      ).filter { $0.hasSuffix("model.h5") }.map { URL(fileURLWithPath: $0) }
-    }
-    #expect(try models().isEmpty)
+    #expect(try CacheSnapshot.modelKeys(workspace).isEmpty)
     // The report and a rerun need no model: nothing is computed.
     let rerun = try PipelineProcess.run(CLIFixture.smokeFig2(workspace))
     try #require(rerun.succeeded, "\(rerun)")
@@ -203,7 +187,7 @@ struct BundleTests {
       CLIFixture.smokeFig2(workspace, ["--set", "test-mc-samples=3"])
     )
     try #require(evaluated.succeeded, "\(evaluated)")
-    #expect(try !models().isEmpty)
+    #expect(try !CacheSnapshot.modelKeys(workspace).isEmpty)
     let cache = try CacheSnapshot(workspace)
     for (key, entry) in fixture.referenceCache.entries {
       #expect(cache.entries[key]?.outputs == entry.outputs, "\(entry.stageID)")
@@ -227,9 +211,7 @@ struct BundleTests {
     try #require(exported.succeeded, "\(exported)")
     let imported = try PipelineProcess.run(["import", folder.path] + thin.dataArguments)
     try #require(imported.succeeded, "\(imported)")
-    let models = try FileManager.default.subpathsOfDirectory(
-      atPath: thin.dataDirectory.appendingPathComponent("cache/entries").path
-    ).filter { $0.hasSuffix("model.h5") }
+    let models = try CacheSnapshot.modelKeys(thin)
     #expect(models.count == 3, "the cell's three rounds get their models back: \(models)")
     #expect(try CacheSnapshot(thin).digests == fixture.referenceCache.digests)
   }

@@ -77,6 +77,24 @@ struct CLIFixture: Sendable {
     return destination
   }
 
+  /// A copy of `base` after a smoke run of the BALD cells only: half of fig2, whose other cells
+  /// have not started (they share repetition 0's round-0 model with the BALD cells).
+  func halfRun(_ label: String) throws -> URL {
+    let workspace = try self.workspace(copying: base, label)
+    let run = try PipelineProcess.run(Self.smokeFig2(workspace, ["--cells", "bald.*"]))
+    guard run.succeeded else {
+      discard(workspace)
+      throw HarnessError.commandFailed("smoke run of bald.*", run)
+    }
+    return workspace
+  }
+
+  /// The cache key of repetition 0's round-0 model in the reference run (the model every cell
+  /// of the repetition starts from); nil if the reference run has none.
+  var roundZeroModelKey: String? {
+    referenceCache.entries.first { $0.value.stageID.hasSuffix(".r0/round-000/train") }?.key
+  }
+
   /// Removes a scenario's workspace (each holds a copy of MNIST: ~56 MB).
   func discard(_ workspace: URL) {
     try? FileManager.default.removeItem(at: workspace)

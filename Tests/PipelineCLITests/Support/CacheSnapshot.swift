@@ -67,6 +67,13 @@ struct CacheSnapshot: Equatable, Sendable {
       .sorted() ?? []
   }
 
+  /// The sorted keys of the entries of `workspace` whose `model.h5` is present (not pruned).
+  static func modelKeys(_ workspace: URL) throws -> [String] {
+    try FileManager.default.subpathsOfDirectory(
+      atPath: workspace.dataDirectory.appendingPathComponent("cache/entries").path
+    ).filter { $0.hasSuffix("/model.h5") }.map { String($0.split(separator: "/")[1]) }.sorted()
+  }
+
   /// A readable list of the keys whose digests differ from `other`'s (empty when equal).
   func differences(from other: CacheSnapshot) -> [String] {
     let keys = Set(entries.keys).union(other.entries.keys).sorted()
