@@ -104,14 +104,20 @@ struct PipelineProcess {
   private func read() -> Outcome {
     let signalled = !process.isRunning && process.terminationReason == .uncaughtSignal
     return Outcome(
-      status: process.isRunning ? -1 : process.terminationStatus, wasSignalled: signalled,
+      status: process.isRunning ? -1 : process.terminationStatus,
+      wasSignalled: signalled,
       standardOutput: (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "",
       standardError: (try? String(contentsOf: errorURL, encoding: .utf8)) ?? "",
-      processID: process.processIdentifier)
+      processID: process.processIdentifier
+    )
   }
 
   /// Runs `pipeline arguments…` to completion.
-  static func run(_ arguments: [String], shellPrefix: String? = nil, timeout: Double = 300)
+  static func run(
+    _ arguments: [String],
+    shellPrefix: String? = nil,
+    timeout: Double = 300
+  )
     throws -> Outcome
   {
     try PipelineProcess(arguments, shellPrefix: shellPrefix).wait(timeout: timeout)
@@ -146,7 +152,8 @@ enum PipelineBinary {
       return .success(URL(fileURLWithPath: path))
     }
     // `swift test` runs `<scratch>/<triple>/debug/DBALPackageTests.xctest`; products sit beside it.
-    let bundleDirectory = Bundle.main.bundleURL.pathExtension == "xctest"
+    let bundleDirectory =
+      Bundle.main.bundleURL.pathExtension == "xctest"
       ? Bundle.main.bundleURL.deletingLastPathComponent()
       : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let candidate = bundleDirectory.appendingPathComponent("pipeline")
@@ -167,7 +174,9 @@ enum PipelineBinary {
       return .failure(.binaryUnavailable("swift build failed to start: \(error)"))
     }
     guard build.terminationStatus == 0, manager.isExecutableFile(atPath: candidate.path) else {
-      return .failure(.binaryUnavailable("`swift build --product pipeline` did not produce \(candidate.path)"))
+      return .failure(
+        .binaryUnavailable("`swift build --product pipeline` did not produce \(candidate.path)")
+      )
     }
     return .success(candidate)
   }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// How hard the torture tests push: bounded for CI, larger through the environment
 /// (`Scripts/torture` sets these).
@@ -14,7 +14,8 @@ enum TortureSettings {
 
   /// Whether real MNIST is available (the end-to-end tests need it).
   static var hasMNIST: Bool { TestSupport.mnistMirror != nil }
-  static let noMNIST: Comment = "no MNIST mirror: set DBAL_MNIST_MIRROR to a folder with the four files"
+  static let noMNIST: Comment =
+    "no MNIST mirror: set DBAL_MNIST_MIRROR to a folder with the four files"
 
   private static func integer(_ name: String, default fallback: Int) -> Int {
     ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? fallback
