@@ -453,6 +453,41 @@ struct PartialValueTests {
     #expect(errors[1] == "–" && errors[2] == "–", "\(errors)")
   }
 
+  @Test func finishedCrossingsGiveTheirMeanAndRange() throws {
+    func curve(_ accuracies: [Double]) -> [CurvePoint] {
+      accuracies.enumerated().map {
+        CurvePoint(
+          acquired: 10 * $0.offset,
+          labelled: 20 + 10 * $0.offset,
+          accuracyMC: $0.element,
+          accuracyDeterministic: $0.element - 0.05
+        )
+      }
+    }
+    // BALD r0 reaches 90% at 10 * 0.4 / 0.42 = 9.52 and 95% at 10 + 10 * 0.03 / 0.05 = 16;
+    // r1 at 10 + 10 * 0.2 / 0.26 = 17.69 and 10 + 10 * 0.25 / 0.26 = 19.62: means 13.61, 17.81.
+    let results = ExperimentResults(
+      plan: try Self.plan(),
+      curves: [
+        Self.cells[0]: curve([0.5, 0.92, 0.97]), Self.cells[1]: curve([0.5, 0.7, 0.96]),
+        Self.cells[2]: curve([0.5, 0.92, 0.97]), Self.cells[3]: curve([0.5, 0.6, 0.7]),
+      ]
+    )
+    let rows = Dictionary(
+      uniqueKeysWithValues: results.acquiredToErrorTable(thresholds: [10, 5]).rows.map {
+        ($0[0], $0)
+      }
+    )
+    let bald = try #require(rows["BALD"])
+    #expect(bald[1] == "14 (range 10–18)" && bald[5] == "18 (range 16–20)", "\(bald)")
+    // Dropout off, 5 points lower: 10% error at 10 + 10 * 0.03 / 0.05 = 16 and 10 + 10 * 0.25 /
+    // 0.26 = 19.62; 5% never.
+    #expect(bald[2] == "18 (range 16–20)" && bald[6] == "not reached by 20 (0/2 runs)", "\(bald)")
+    // One repetition never reaches the threshold: no mean claimed over the other alone.
+    let random = try #require(rows["Random"])
+    #expect(random[1] == "not reached by 20 (1/2 runs)", "\(random)")
+  }
+
   @Test func completeValuesArePlain() throws {
     var curves: [Cell: [CurvePoint]] = [:]
     for cell in Self.cells { curves[cell] = Self.points(3, accuracy: 0.9) }

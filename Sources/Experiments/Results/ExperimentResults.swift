@@ -386,7 +386,8 @@ public struct ExperimentResults: Sendable {
 
   /// The mean crossing over `curves` by `metric`, or why there is none. While some runs are
   /// unfinished, a run that has not crossed yet says nothing: the mean is over the runs that
-  /// have (marked "so far"), and "not reached by N" is said only of runs that ended at N.
+  /// have (marked "so far"), and "not reached by N" is said only of runs that ended at N. Over
+  /// two or more crossings the text adds their range: "204 (range 171–226)".
   private func meanCrossing(
     _ curves: [CurveRun],
     errorPercent: Double,
@@ -414,9 +415,15 @@ public struct ExperimentResults: Sendable {
       guard furthest > 0 else { return (nil, "not started yet (round 0 only)") }
       return (nil, "not reached yet (runs up to \(furthest) acquired so far)")
     }
+    // The spread over repetitions: the paper's numbers come from three noisy runs too.
+    var qualifiers: [String] = []
+    if reached.count > 1, let low = reached.min(), let high = reached.max() {
+      qualifiers.append(String(format: "range %.0f–%.0f", low, high))
+    }
+    if running > 0 { qualifiers.append("\(reached.count) of \(curves.count) repetitions so far") }
     let text = String(format: "%.0f", mean)
-    guard running > 0 else { return (mean, text) }
-    return (mean, text + " (\(reached.count) of \(curves.count) repetitions so far)")
+    guard !qualifiers.isEmpty else { return (mean, text) }
+    return (mean, text + " (" + qualifiers.joined(separator: "; ") + ")")
   }
 
   func acquiredToErrorTable(thresholds: [Double]) -> TableData {
@@ -430,8 +437,9 @@ public struct ExperimentResults: Sendable {
       ]
     }
     var rows: [[String]] = []
-    for model in models {
-      for acquisition in acquisitions where model.supports(acquisition) {
+    // Paired rows: each acquisition function with every source that supports it.
+    for acquisition in acquisitions {
+      for model in models where model.supports(acquisition) {
         var row = [rowName(acquisition, model)]
         // Repetitions not started yet say nothing about crossings.
         let curves = runs(acquisition, model).filter { !$0.points.isEmpty }
@@ -466,8 +474,8 @@ public struct ExperimentResults: Sendable {
       notes: [
         "Acquired images to first reach the given test error, per repetition, linearly "
           + "interpolated between the two evaluated rounds around the crossing, then averaged "
-          + "over repetitions (the paper does not state its method; its values are multiples "
-          + "of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the "
+          + "over repetitions, with the range over repetitions in brackets (the paper does not "
+          + "state its method; its values are multiples of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the "
           + "deterministic CNN its one dropout-off pass); dropout off: one deterministic pass.",
         "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017); the "
           + "difference is ours (MC) minus the paper's.",
@@ -476,14 +484,15 @@ public struct ExperimentResults: Sendable {
   }
 
   private func rowName(_ acquisition: AcquisitionFunction, _ model: UncertaintySource) -> String {
-    models.count > 1 ? "\(acquisition.displayName) (\(model.rawValue))" : acquisition.displayName
+    models.count > 1 ? "\(acquisition.displayName) (\(model.displayName))" : acquisition.displayName
   }
 
   func errorAtEndTable() -> TableData {
     let p = plan.profile.parameters
     var rows: [[String]] = []
-    for model in models {
-      for acquisition in acquisitions where model.supports(acquisition) {
+    // Paired rows: each acquisition function with every source that supports it.
+    for acquisition in acquisitions {
+      for model in models where model.supports(acquisition) {
         // A run with only the shared round 0 has not started: no result of its own yet.
         let complete = isComplete
         let finals = runs(acquisition, model).compactMap { $0.points.last }.filter {
