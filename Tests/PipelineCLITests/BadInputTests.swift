@@ -160,6 +160,30 @@ struct BadInputTests {
     #expect(!FileManager.default.fileExists(atPath: missing.path))
   }
 
+  @Test("report of a data directory holding nothing of the target keeps the rendered report")
+  func reportOfNothingKeepsTheRenderedReport() throws {
+    let data = try TestSupport.temporaryDirectory("report-nothing")
+    let reports = try TestSupport.temporaryDirectory("report-nothing-reports")
+    let rendered = reports.appendingPathComponent("fig2-smoke.md")
+    try Data("a rendered report\n".utf8).write(to: rendered)
+    let outcome = try PipelineProcess.run(
+      [
+        "report", "fig2", "--profile", "smoke", "--data-dir", data.path, "--reports-dir",
+        reports.path,
+      ],
+      timeout: 60
+    )
+    expectFailure(
+      outcome,
+      mentioning: [
+        "nothing of fig2 (profile smoke) is evaluated in \(data.path)", "no report was written",
+        "reproduce fig2 --profile smoke --data-dir \(data.path)",
+      ]
+    )
+    #expect(try String(contentsOf: rendered, encoding: .utf8) == "a rendered report\n")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: reports.path) == ["fig2-smoke.md"])
+  }
+
   // MARK: - Documents
 
   /// A broken block in a target document, and the line the error must point at.

@@ -27,6 +27,18 @@ struct Report: ParsableCommand {
     )
     let snapshot = try workspace.snapshot()
     let results = snapshot.results
+    // An empty report would only replace a rendered one (a fresh clone's committed report,
+    // say) with nothing.
+    guard results.progress.contains(where: { $0.roundsDone > 0 }) else {
+      throw CLIError.nothingToReport(
+        target: target,
+        profile: workspace.plan.profile.name,
+        dataDirectory: data.dataDirectory.path,
+        bundles: reports.reportsDirectory.appendingPathComponent(
+          "\(target)/\(workspace.plan.profile.name)"
+        )
+      )
+    }
     let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
     if !results.isComplete && !data.quiet {
       let done = results.progress.map(\.roundsDone).reduce(0, +)
