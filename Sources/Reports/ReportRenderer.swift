@@ -99,8 +99,10 @@ private struct NodeBuilder {
     let csvPath = "\(assetFolder)/\(data.id).csv"
     assets.append(ReportAsset(path: svgPath, contents: svg.standalone()))
     assets.append(ReportAsset(path: csvPath, contents: data.csv()))
+    // Each series' model named once, as in the figure's description ("Deterministic CNN (BALD =
+    // 0: random selection)" is the deterministic CNN of one panel).
     let metrics = data.panels.flatMap(\.series).reduce(into: [String]()) { names, series in
-      let name = "\(series.label): \(Self.predictionName(series.metric))"
+      let name = "\(series.model ?? series.label): \(Self.predictionName(series.metric))"
       if !names.contains(name) { names.append(name) }
     }
     let intro =

@@ -374,8 +374,21 @@ import Testing
         }
       }
     }
+    // One panel's deterministic series is labelled by what it does; the legend names each
+    // model once, as the accuracy figure's description does.
+    calibration.panels[0].series[1].label = "Deterministic CNN (BALD = 0: random selection)"
+    for p in calibration.panels.indices {
+      for s in calibration.panels[p].series.indices {
+        calibration.panels[p].series[s].model = s == 0 ? "Bayesian CNN" : "Deterministic CNN"
+        calibration.panels[p].series[s].metric = s == 0 ? .mc : .deterministic
+      }
+    }
     inputs.calibration = calibration
     let report = try render(inputs)
+    #expect(
+      report.markdown.contains("(Bayesian CNN: predictive mean; Deterministic CNN: dropout off)"),
+      "\(report.markdown)"
+    )
     for asset in plain.assets {
       #expect(report.assets.first { $0.path == asset.path }?.contents == asset.contents)
     }

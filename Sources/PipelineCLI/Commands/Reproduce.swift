@@ -15,7 +15,7 @@ struct Reproduce: ParsableCommand {
   )
 
   @Argument(
-    help: "The target: a document in Pipelines/ (fig1, fig2, table1, table2; see `pipeline list`)."
+    help: "The target: a document in Pipelines/, such as fig2 or table1 (see `pipeline list`)."
   )
   var target: String
 
