@@ -14,6 +14,10 @@ public struct Provenance: Sendable, Equatable {
   /// Whether that build, or the checkout the tool ran in, had uncommitted changes outside
   /// `Reports/` (or the checkout held other code or documents than the build's commit).
   public var gitDirty: Bool
+  /// The commit of the checkout a report was rendered in (its target documents were read
+  /// there), when it is not ``gitCommit``: for example a later commit that only added result
+  /// bundles. Nil when they are the same or the report records a run.
+  public var checkoutCommit: String?
   /// The profile name (for example `paper` or `quick`).
   public var profile: String
   /// A prominent warning when the profile is not the paper's protocol, for example
@@ -46,6 +50,7 @@ public struct Provenance: Sendable, Equatable {
     workingDirectory: String? = nil,
     gitCommit: String?,
     gitDirty: Bool,
+    checkoutCommit: String? = nil,
     profile: String,
     profileNotice: String? = nil,
     parameters: [NamedValue],
@@ -63,6 +68,7 @@ public struct Provenance: Sendable, Equatable {
     self.workingDirectory = workingDirectory
     self.gitCommit = gitCommit
     self.gitDirty = gitDirty
+    self.checkoutCommit = checkoutCommit
     self.profile = profile
     self.profileNotice = profileNotice
     self.parameters = parameters

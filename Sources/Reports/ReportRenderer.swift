@@ -398,6 +398,15 @@ private struct NodeBuilder {
     // cell), the code version is the rendering's; the per-cell table says what computed them.
     let computedHere = provenance.wallSeconds > 0
     summary.append([[.text(computedHere ? "Code version" : "Code version (rendering)")], code])
+    if let checkout = provenance.checkoutCommit {
+      summary.append([
+        [.text("Checkout")],
+        [
+          .code(checkout),
+          .text(" (the target documents were read there; the code version is the binary's)"),
+        ],
+      ])
+    }
     var profile: [Inline] = [.code(provenance.profile)]
     if let notice = provenance.profileNotice { profile.append(.text(" — " + notice)) }
     summary.append([[.text("Profile")], profile])

@@ -147,6 +147,7 @@ struct GitStateTests {
     // The same commit: clean, no warning.
     var version = ToolInfo.codeVersion(built: (built, false), checkout: root)
     #expect(version.commit == built && !version.dirty && version.warning == nil)
+    #expect(version.checkout == nil)
     // A binary built from a dirty tree stays dirty.
     #expect(ToolInfo.codeVersion(built: (built, true), checkout: root).dirty)
     // A later commit that changes only rendered reports: the same code and documents.
@@ -154,6 +155,8 @@ struct GitStateTests {
     try git(["commit", "-q", "-am", "reports"], in: root)
     version = ToolInfo.codeVersion(built: (built, false), checkout: root)
     #expect(version.commit == built && !version.dirty && version.warning == nil)
+    // ... read in a checkout at another commit, which the report names.
+    #expect(version.checkout == (try git(["rev-parse", "HEAD"], in: root)))
     // A later commit that changes a document: the binary's commit, dirty, with a warning.
     try write("# Figure 2, edited\n", to: "Pipelines/fig2.md", in: root)
     try git(["commit", "-q", "-am", "document"], in: root)

@@ -249,6 +249,11 @@ import Testing
     #expect(imported.contains("The numbers above were not computed by one run of the command"))
     #expect(imported.contains("| Code version (rendering) | `"))
     #expect(!imported.contains("Every number above was computed by the command below."))
+    #expect(!imported.contains("| Checkout |"))
+    // Rendered in a checkout at a later commit (one that added bundles): it is named too.
+    inputs.provenance.checkoutCommit = String(repeating: "c", count: 40)
+    let later = try render(inputs).markdown
+    #expect(later.contains("| Checkout | `\(String(repeating: "c", count: 40))` (the target"))
   }
 
   @Test func completeReportsCarryNoBanner() throws {

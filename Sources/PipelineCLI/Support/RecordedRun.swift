@@ -146,14 +146,15 @@ enum ToolInfo {
     #endif
   }
 
-  /// The code this process runs, as manifests, bundles and reports record it (computed once;
-  /// a warning, if any, is printed then): see ``codeVersion(built:checkout:)``.
-  static let codeVersion: (commit: String?, dirty: Bool) = {
+  /// The code this process runs, as manifests, bundles and reports record it, and the commit
+  /// of the checkout it runs in where that differs (computed once; a warning, if any, is
+  /// printed then): see ``codeVersion(built:checkout:)``.
+  static let codeVersion: (commit: String?, dirty: Bool, checkout: String?) = {
     let version = codeVersion(built: (BuildCodeVersion.commit, BuildCodeVersion.dirty))
     if let warning = version.warning {
       FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
     }
-    return (version.commit, version.dirty)
+    return (version.commit, version.dirty, version.checkout)
   }()
 
   /// The code version of a binary built at `built` (`BuildCodeVersion`, which
@@ -168,11 +169,13 @@ enum ToolInfo {
   ///   under `Reports/` alone do not count), or that lacks the binary's commit, also makes it
   ///   dirty, and so does a checkout git cannot read; each with a warning that says how to
   ///   record one version.
+  /// - `checkout` is the checkout's commit when it is not the binary's (the documents, and the
+  ///   committed bundles a report was rendered from, are that commit's); nil otherwise.
   static func codeVersion(
     built: (commit: String?, dirty: Bool),
     checkout directory: URL? = nil
-  ) -> (commit: String?, dirty: Bool, warning: String?) {
-    guard let commit = built.commit else { return (nil, built.dirty, nil) }
+  ) -> (commit: String?, dirty: Bool, warning: String?, checkout: String?) {
+    guard let commit = built.commit else { return (nil, built.dirty, nil, nil) }
     let short = commit.prefix(7)
     let fix =
       "; manifests record \(short) with uncommitted changes. Build the binary in this checkout "
@@ -181,30 +184,33 @@ enum ToolInfo {
     guard let here = checkout.commit else {
       // Outside any checkout the binary's own facts stand; a checkout git cannot read (another
       // user's, without safe.directory) may hold edited documents: clean is a claim.
-      guard let root = enclosingCheckout(directory) else { return (commit, built.dirty, nil) }
+      guard let root = enclosingCheckout(directory) else {
+        return (commit, built.dirty, nil, nil)
+      }
       return (
         commit, true,
         "git could not read the checkout at \(root.path) (another user's? `git config --global "
-          + "--add safe.directory \(root.path)` lets it)" + fix
+          + "--add safe.directory \(root.path)` lets it)" + fix, nil
       )
     }
     let dirty = built.dirty || checkout.dirty
-    guard here != commit else { return (commit, dirty, nil) }
+    guard here != commit else { return (commit, dirty, nil, nil) }
     guard git(["cat-file", "-e", commit + "^{commit}"], in: directory) != nil else {
       return (
         commit, true,
         "this pipeline binary was built from \(short), a commit the checkout here (at "
-          + "\(here.prefix(7))) does not have, so its code and documents cannot be compared" + fix
+          + "\(here.prefix(7))) does not have, so its code and documents cannot be compared" + fix,
+        here
       )
     }
     // Exit status 0: no difference outside Reports/ (the code and documents are the binary's).
     let same =
       git(["diff", "--quiet", commit, here, "--"] + outsideReports, in: directory) != nil
-    if same { return (commit, dirty, nil) }
+    if same { return (commit, dirty, nil, here) }
     return (
       commit, true,
       "this pipeline binary was built from \(short), but the checkout here is at "
-        + "\(here.prefix(7)) with other code or documents" + fix
+        + "\(here.prefix(7)) with other code or documents" + fix, here
     )
   }
 

@@ -490,11 +490,13 @@ struct Workspace {
     let system = recorded?.system ?? SystemInfo.current()
     // Without a record of a run (results imported, or computed by `--cells` runs), the report
     // names the code version that rendered it; the per-cell table names what computed what.
-    let git = recorded == nil ? ToolInfo.codeVersion : (recorded!.gitCommit, recorded!.gitDirty)
+    let git =
+      recorded.map { ($0.gitCommit, $0.gitDirty, nil) } ?? ToolInfo.codeVersion
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
       gitCommit: git.0,
       gitDirty: git.1,
+      checkoutCommit: git.2,
       profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
       profileNotice: plan.profile.notice,
       parameters: parameters,
