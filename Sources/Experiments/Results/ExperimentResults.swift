@@ -472,7 +472,8 @@ public struct ExperimentResults: Sendable {
       columns: columns,
       rows: rows,
       notes: [
-        "Acquired images to first reach the given test error, per repetition, linearly "
+        "Acquired images to first reach the given test error (error at most the threshold; a "
+          + "curve that rises above it again later is not revisited), per repetition, linearly "
           + "interpolated between the two evaluated rounds around the crossing, then averaged "
           + "over repetitions, with the range over repetitions in brackets (the paper does not "
           + "state its method; its values are multiples of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the "
