@@ -407,17 +407,21 @@ struct PartialValueTests {
     )
   }
 
-  @Test func partialCrossingsSayWhichRunsTheyComeFrom() throws {
-    func curve(_ accuracies: [Double]) -> [CurvePoint] {
-      accuracies.enumerated().map {
-        CurvePoint(
-          acquired: 10 * $0.offset,
-          labelled: 20 + 10 * $0.offset,
-          accuracyMC: $0.element,
-          accuracyDeterministic: $0.element
-        )
-      }
+  /// A run evaluated every 10 acquired images with these MC accuracies, and dropout-off
+  /// accuracies `dropoutOffLower` below them.
+  static func curve(_ accuracies: [Double], dropoutOffLower: Double = 0) -> [CurvePoint] {
+    accuracies.enumerated().map {
+      CurvePoint(
+        acquired: 10 * $0.offset,
+        labelled: 20 + 10 * $0.offset,
+        accuracyMC: $0.element,
+        accuracyDeterministic: $0.element - dropoutOffLower
+      )
     }
+  }
+
+  @Test func partialCrossingsSayWhichRunsTheyComeFrom() throws {
+    let curve = { Self.curve($0) }
     let results = ExperimentResults(
       plan: try Self.plan(),
       curves: [
@@ -454,16 +458,7 @@ struct PartialValueTests {
   }
 
   @Test func finishedCrossingsGiveTheirMeanAndRange() throws {
-    func curve(_ accuracies: [Double]) -> [CurvePoint] {
-      accuracies.enumerated().map {
-        CurvePoint(
-          acquired: 10 * $0.offset,
-          labelled: 20 + 10 * $0.offset,
-          accuracyMC: $0.element,
-          accuracyDeterministic: $0.element - 0.05
-        )
-      }
-    }
+    let curve = { Self.curve($0, dropoutOffLower: 0.05) }
     // BALD r0 reaches 90% at 10 * 0.4 / 0.42 = 9.52 and 95% at 10 + 10 * 0.03 / 0.05 = 16;
     // r1 at 10 + 10 * 0.2 / 0.26 = 17.69 and 10 + 10 * 0.25 / 0.26 = 19.62: means 13.61, 17.81.
     let results = ExperimentResults(
