@@ -494,6 +494,87 @@ struct PartialValueTests {
   }
 }
 
+/// fig2's paired reading: per repetition, which model reached an error first and in how many
+/// rounds the Bayesian CNN was ahead, each model by its own metric.
+struct PairedComparisonTests {
+  static let cells = (0..<3).flatMap { repetition in
+    [UncertaintySource.mcDropout, .deterministic].map {
+      Cell(acquisition: .varRatios, model: $0, repetition: repetition)
+    }
+  }
+
+  /// A run evaluated every 10 acquired images. The Bayesian CNN is read by its MC accuracy, the
+  /// deterministic CNN with dropout off: the other metric is set far off so that reading it
+  /// would change every number.
+  static func run(_ accuracies: [Double], bayesian: Bool) -> [CurvePoint] {
+    accuracies.enumerated().map {
+      CurvePoint(
+        acquired: 10 * $0.offset,
+        labelled: 20 + 10 * $0.offset,
+        accuracyMC: bayesian ? $0.element : $0.element - 0.3,
+        accuracyDeterministic: bayesian ? $0.element - 0.2 : $0.element
+      )
+    }
+  }
+
+  static func results(r2 bayesian: [Double]) throws -> ExperimentResults {
+    let plan = try ExperimentPlan(
+      target: "paired",
+      profile: Profile.smoke.applying([try ProfileOverride(parsing: "repetitions=3")]),
+      cells: cells,
+      resources: ExperimentResources()
+    )
+    // Smoke: 2 rounds, 20 acquired. r0: the Bayesian CNN reaches 10% at 10 * 0.4 / 0.42 = 9.5
+    // and 5% at 10 + 10 * 0.03 / 0.05 = 16, the deterministic at 10 + 10 * 0.03 / 0.09 = 13.3
+    // and 10 + 10 * 0.08 / 0.09 = 18.9. r1: the Bayesian at 10 + 10 * 0.1 / 0.13 = 17.7 and
+    // never, the deterministic at 10 * 0.4 / 0.41 = 9.8 and 10 + 10 * 0.04 / 0.06 = 16.7.
+    // r2: the deterministic run ended at 80%.
+    let accuracies: [[Double]] = [
+      [0.5, 0.92, 0.97], [0.5, 0.87, 0.96], [0.5, 0.8, 0.93], [0.5, 0.91, 0.97], bayesian,
+      [0.5, 0.7, 0.8],
+    ]
+    var curves: [Cell: [CurvePoint]] = [:]
+    for (cell, values) in zip(cells, accuracies) {
+      curves[cell] = run(values, bayesian: cell.model == .mcDropout)
+    }
+    return ExperimentResults(plan: plan, curves: curves)
+  }
+
+  @Test func runningRepetitionsWaitUntilTheyCross() throws {
+    // r2's Bayesian run is still going (one round, 60%): no crossing yet, no verdict.
+    let values = try Self.results(r2: [0.5, 0.6]).values
+    #expect(
+      values["paired.var-ratios.10"]
+        == "1 of 2 repetitions (r0: 10 against 13, r1: 18 against 10); r2 not there yet"
+    )
+    #expect(
+      values["paired.var-ratios.5"]
+        == "1 of 2 repetitions (r0: 16 against 19, r1: not reached by 20 against 17); r2 not "
+        + "there yet"
+    )
+    // Rounds 10 and 20: r0 ahead in both, r1 in neither; r2 behind in its one round so far.
+    #expect(values["paired.var-ratios.ahead"] == "2 of 2, 0 of 2 and 0 of 1 rounds (r0, r1, r2)")
+  }
+
+  @Test func finishedRepetitionsAreAllCounted() throws {
+    // r2's Bayesian run reaches 10% at 10 + 10 * 0.3 / 0.35 = 18.6 and 5% at 20; the
+    // deterministic never does.
+    let values = try Self.results(r2: [0.5, 0.6, 0.95]).values
+    #expect(
+      values["paired.var-ratios.10"]
+        == "2 of 3 repetitions (r0: 10 against 13, r1: 18 against 10, r2: 19 against not reached "
+        + "by 20)"
+    )
+    #expect(values["paired.var-ratios.ahead"] == "2, 0 and 1 of 2 rounds (r0, r1, r2)")
+    // A target with one model has no pairs, and no such values.
+    let single = try ExperimentResults(
+      plan: try PartialValueTests.plan(),
+      curves: [:]
+    )
+    #expect(single.values.keys.filter { $0.hasPrefix("paired.") }.isEmpty)
+  }
+}
+
 /// Reports point at the dips small last batches leave (paper protocol: 130 labels keep 2).
 struct SmallLastBatchTests {
   @Test func roundsWithTinyLastBatchesAreFoundAndTheirDipMeasured() throws {

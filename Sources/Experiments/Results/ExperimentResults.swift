@@ -649,6 +649,109 @@ public struct ExperimentResults: Sendable {
         values["final.det.\(suffix)"] = String(format: "%.2f%%", 100 * det) + origin
       }
     }
+    for acquisition in acquisitions
+    where models.contains(.mcDropout) && models.contains(.deterministic) {
+      let pairs = pairedRuns(acquisition)
+      for threshold in [10.0, 5.0] {
+        values["paired.\(acquisition.rawValue).\(Int(threshold))"] = pairedCrossings(
+          pairs,
+          errorPercent: threshold
+        )
+      }
+      values["paired.\(acquisition.rawValue).ahead"] = pairedRoundsAhead(pairs)
+    }
     return values
+  }
+
+  // MARK: - Paired comparisons
+
+  /// The Bayesian and the deterministic run of `acquisition` for each repetition that has both,
+  /// each as its natural metric's accuracy by acquired images (MC dropout by its predictive
+  /// mean, the deterministic CNN with dropout off). The cells of one repetition share their
+  /// split, initial set, initial weights and scored subsets, so they compare in pairs.
+  func pairedRuns(
+    _ acquisition: AcquisitionFunction
+  ) -> [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])] {
+    let deterministic = Dictionary(
+      runs(acquisition, .deterministic).map { ($0.repetition, $0.points) },
+      uniquingKeysWith: { first, _ in first }
+    )
+    return runs(acquisition, .mcDropout).compactMap { run in
+      deterministic[run.repetition].map { (run.repetition, run.points, $0) }
+    }
+  }
+
+  /// Value `paired.<function>.<error>`: in how many repetitions the Bayesian CNN first reached
+  /// `errorPercent` test error with fewer acquired images than the deterministic CNN, with each
+  /// pair's crossings (``crossing(_:errorPercent:metric:)``), e.g. "2 of 3 repetitions (r0: 198
+  /// against 255, r1: 197 against 226, r2: 217 against 206)". A run that ended without reaching
+  /// the error loses its pair; a pair with a run still going that has not reached it is left
+  /// out until it does, and said so.
+  func pairedCrossings(
+    _ pairs: [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])],
+    errorPercent: Double
+  ) -> String {
+    let total = plan.profile.parameters.totalAcquired
+    var wins = 0
+    var decided: [String] = []
+    var pending: [String] = []
+    for pair in pairs {
+      let bayesian = Self.crossing(pair.bayesian, errorPercent: errorPercent, metric: .mc)
+      let deterministic = Self.crossing(
+        pair.deterministic,
+        errorPercent: errorPercent,
+        metric: .deterministic
+      )
+      func text(_ crossing: Double?, _ points: [CurvePoint]) -> String? {
+        if let crossing { return String(format: "%.0f", crossing) }
+        return (points.last?.acquired ?? 0) >= total ? "not reached by \(total)" : nil
+      }
+      guard let b = text(bayesian, pair.bayesian), let d = text(deterministic, pair.deterministic)
+      else {
+        pending.append("r\(pair.repetition)")
+        continue
+      }
+      if let bayesian, bayesian < deterministic ?? .infinity { wins += 1 }
+      decided.append("r\(pair.repetition): \(b) against \(d)")
+    }
+    guard !decided.isEmpty else {
+      return "– (no repetition has reached \(Self.percent(errorPercent)) error with both "
+        + "models yet)"
+    }
+    let noun = decided.count == 1 ? "repetition" : "repetitions"
+    return "\(wins) of \(decided.count) \(noun) (" + decided.joined(separator: ", ") + ")"
+      + (pending.isEmpty ? "" : "; " + pending.joined(separator: ", ") + " not there yet")
+  }
+
+  /// Value `paired.<function>.ahead`: per repetition, in how many of the rounds after round 0
+  /// that both models have evaluated the Bayesian CNN's test accuracy was higher, e.g. "89, 97
+  /// and 66 of 100 rounds (r0, r1, r2)".
+  func pairedRoundsAhead(
+    _ pairs: [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])]
+  ) -> String {
+    var counts: [(repetition: Int, ahead: Int, rounds: Int)] = []
+    for pair in pairs {
+      let deterministic = Dictionary(
+        pair.deterministic.map { ($0.acquired, $0.accuracyDeterministic) },
+        uniquingKeysWith: { first, _ in first }
+      )
+      var ahead = 0
+      var rounds = 0
+      for point in pair.bayesian where point.acquired > 0 {
+        guard let other = deterministic[point.acquired] else { continue }
+        rounds += 1
+        if point.accuracyMC > other { ahead += 1 }
+      }
+      if rounds > 0 { counts.append((pair.repetition, ahead, rounds)) }
+    }
+    guard !counts.isEmpty else { return "– (no round evaluated by both models yet)" }
+    let sameRounds = Set(counts.map(\.rounds)).count == 1
+    let numbers = counts.map { sameRounds ? "\($0.ahead)" : "\($0.ahead) of \($0.rounds)" }
+    let list =
+      numbers.count == 1
+      ? numbers[0]
+      : numbers.dropLast().joined(separator: ", ") + " and " + numbers.last!
+    return list + (sameRounds ? " of \(counts[0].rounds)" : "") + " rounds ("
+      + counts.map { "r\($0.repetition)" }.joined(separator: ", ") + ")"
   }
 }
