@@ -240,8 +240,8 @@ struct AccuracyAtTableTests {
       let base = cell.repetition == 0 ? 0.5 : 0.7
       curves[cell] = rounds.map { point($0, mc: base + 0.01 * Double($0), off: 0.1) }
     }
-    let table = ExperimentResults(plan: plan, curves: curves)
-      .accuracyAtTable(acquired: [10, 15, 30, 100])
+    let results = ExperimentResults(plan: plan, curves: curves)
+    let table = results.accuracyAtTable(acquired: [10, 15, 30, 100])
     // 100 acquired images lie beyond the profile's 40: no column of dashes, a note instead.
     #expect(table.columns.count == 5, "\(table.columns)")
     #expect(
@@ -255,6 +255,10 @@ struct AccuracyAtTableTests {
     #expect(rows["Deterministic CNN"]?[0] == "10.00%")
     #expect(rows["Bayesian CNN"]?[1] == "– (not a multiple of the 10 acquired per round)")
     #expect(rows["Bayesian CNN"]?[2] == "53.00% (1 of 2 repetitions so far)")
+    // Every count beyond the profile: its end stands in, and the note says so.
+    let beyond = results.accuracyAtTable(acquired: [100, 200])
+    #expect(beyond.columns.last == "Test accuracy at 40 acquired", "\(beyond.columns)")
+    #expect(beyond.notes.last?.hasSuffix("(its end is shown instead).") == true)
   }
 }
 

@@ -517,7 +517,10 @@ struct PairedComparisonTests {
     }
   }
 
-  static func results(r2 bayesian: [Double]) throws -> ExperimentResults {
+  static func results(
+    r2 bayesian: [Double],
+    deterministic: [Double] = [0.5, 0.7, 0.8]
+  ) throws -> ExperimentResults {
     let plan = try ExperimentPlan(
       target: "paired",
       profile: Profile.smoke.applying([try ProfileOverride(parsing: "repetitions=3")]),
@@ -528,10 +531,10 @@ struct PairedComparisonTests {
     // and 5% at 10 + 10 * 0.03 / 0.05 = 16, the deterministic at 10 + 10 * 0.03 / 0.09 = 13.3
     // and 10 + 10 * 0.08 / 0.09 = 18.9. r1: the Bayesian at 10 + 10 * 0.1 / 0.13 = 17.7 and
     // never, the deterministic at 10 * 0.4 / 0.41 = 9.8 and 10 + 10 * 0.04 / 0.06 = 16.7.
-    // r2: the deterministic run ended at 80%.
+    // r2: by default the deterministic run ended at 80%.
     let accuracies: [[Double]] = [
       [0.5, 0.92, 0.97], [0.5, 0.87, 0.96], [0.5, 0.8, 0.93], [0.5, 0.91, 0.97], bayesian,
-      [0.5, 0.7, 0.8],
+      deterministic,
     ]
     var curves: [Cell: [CurvePoint]] = [:]
     for (cell, values) in zip(cells, accuracies) {
@@ -554,6 +557,25 @@ struct PairedComparisonTests {
     )
     // Rounds 10 and 20: r0 ahead in both, r1 in neither; r2 behind in its one round so far.
     #expect(values["paired.var-ratios.ahead"] == "2 of 2, 0 of 2 and 0 of 1 rounds (r0, r1, r2)")
+    // Only round 0 so far: no round to compare yet.
+    let started = try Self.results(r2: [0.5]).values
+    #expect(started["paired.var-ratios.ahead"] == "2 and 0 of 2 rounds (r0, r1); r2 not there yet")
+  }
+
+  @Test func pairsThatNeitherWonAreNamedNotCounted() throws {
+    // r2: both runs ended below 90%.
+    let missed = try Self.results(r2: [0.5, 0.6, 0.7]).values
+    #expect(
+      missed["paired.var-ratios.10"]
+        == "1 of 2 repetitions (r0: 10 against 13, r1: 18 against 10); r2: neither by 20"
+    )
+    // r2: 10% error at 10 * 0.4 / 0.45 = 8.9 and 10 * 0.4 / 0.46 = 8.7: both at 9 as shown, a
+    // tie, although the unrounded deterministic crossing is earlier.
+    let tied = try Self.results(r2: [0.5, 0.95, 0.97], deterministic: [0.5, 0.96, 0.97]).values
+    #expect(
+      tied["paired.var-ratios.10"]
+        == "1 of 2 repetitions (r0: 10 against 13, r1: 18 against 10); r2: both at 9"
+    )
   }
 
   @Test func finishedRepetitionsAreAllCounted() throws {

@@ -309,8 +309,10 @@ public struct ExperimentResults: Sendable {
     let p = plan.profile.parameters
     // A count the profile never reaches would be a column of dashes (a quick run of a document
     // written for the paper's 1000): left out, and said so.
-    let counts = requested.filter { $0 <= p.totalAcquired }
     let beyond = requested.filter { $0 > p.totalAcquired }
+    // With none left, the accuracy at the profile's end stands in for them.
+    let reachable = requested.filter { $0 <= p.totalAcquired }
+    let counts = reachable.isEmpty ? [p.totalAcquired] : reachable
     var rows: [[String]] = []
     for dataset in plan.datasets {
       for acquisition in acquisitions {
@@ -336,7 +338,8 @@ public struct ExperimentResults: Sendable {
           : [
             "Left out: "
               + beyond.map(String.init).joined(separator: ", ")
-              + " acquired images, beyond the \(p.totalAcquired) this profile acquires."
+              + " acquired images, beyond the \(p.totalAcquired) this profile acquires"
+              + (reachable.isEmpty ? " (its end is shown instead)." : ".")
           ])
     )
   }
@@ -483,9 +486,11 @@ public struct ExperimentResults: Sendable {
         "Acquired images to first reach the given test error (error at most the threshold; a "
           + "curve that rises above it again later is not revisited), per repetition, linearly "
           + "interpolated between the two evaluated rounds around the crossing, then averaged "
-          + "over repetitions, with the range over repetitions in brackets (the paper does not "
-          + "state its method; its values are multiples of 5). MC: the mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the "
-          + "deterministic CNN its one dropout-off pass); dropout off: one deterministic pass.",
+          + "over repetitions"
+          + (p.repetitions > 1 ? ", with the range over repetitions in brackets" : "")
+          + " (the paper does not state its method; its values are multiples of 5). MC: the "
+          + "mean of T = \(p.testMCSamples) MC-dropout softmax passes (for the deterministic CNN "
+          + "its one dropout-off pass); dropout off: one deterministic pass.",
         "The paper's numbers are for the Bayesian CNN (Table 1 of Gal et al. 2017); the "
           + "difference is ours (MC) minus the paper's.",
       ]
@@ -493,7 +498,10 @@ public struct ExperimentResults: Sendable {
   }
 
   private func rowName(_ acquisition: AcquisitionFunction, _ model: UncertaintySource) -> String {
-    models.count > 1 ? "\(acquisition.displayName) (\(model.displayName))" : acquisition.displayName
+    guard models.count > 1 else { return acquisition.displayName }
+    // As the figure labels it: a deterministic model whose scores are all equal selects at random.
+    let random = isRandomSelection(acquisition, model) ? ", random selection" : ""
+    return "\(acquisition.displayName) (\(model.displayName)\(random))"
   }
 
   func errorAtEndTable() -> TableData {
@@ -650,89 +658,125 @@ public struct ExperimentResults: Sendable {
       }
     }
     for acquisition in acquisitions
-    where models.contains(.mcDropout) && models.contains(.deterministic) {
-      let pairs = pairedRuns(acquisition)
-      for threshold in [10.0, 5.0] {
-        values["paired.\(acquisition.rawValue).\(Int(threshold))"] = pairedCrossings(
-          pairs,
-          errorPercent: threshold
-        )
+    where [UncertaintySource.mcDropout, .deterministic].allSatisfy({
+      models.contains($0) && $0.supports(acquisition)
+    }) {
+      for dataset in plan.datasets {
+        let name = "paired.\(acquisition.rawValue)" + datasetSuffix(dataset, slug: true)
+        let pairs = pairedRuns(acquisition, dataset: dataset)
+        for threshold in [10.0, 5.0] {
+          values["\(name).\(Int(threshold))"] = pairedCrossings(pairs, errorPercent: threshold)
+        }
+        values["\(name).ahead"] = pairedRoundsAhead(pairs)
       }
-      values["paired.\(acquisition.rawValue).ahead"] = pairedRoundsAhead(pairs)
     }
     return values
   }
 
   // MARK: - Paired comparisons
 
-  /// The Bayesian and the deterministic run of `acquisition` for each repetition that has both,
-  /// each as its natural metric's accuracy by acquired images (MC dropout by its predictive
-  /// mean, the deterministic CNN with dropout off). The cells of one repetition share their
-  /// split, initial set, initial weights and scored subsets, so they compare in pairs.
-  func pairedRuns(
-    _ acquisition: AcquisitionFunction
-  ) -> [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])] {
+  /// The Bayesian and the deterministic run of one acquisition function in one repetition.
+  /// The cells of a repetition share their split, initial set, initial weights and scored
+  /// subsets, so they compare in pairs.
+  struct RunPair {
+    var repetition: Int
+    /// The Bayesian CNN's evaluated rounds.
+    var bayesian: [CurvePoint]
+    /// The deterministic CNN's evaluated rounds.
+    var deterministic: [CurvePoint]
+  }
+
+  /// The pairs of `acquisition` on `dataset`, for each repetition that has both runs.
+  func pairedRuns(_ acquisition: AcquisitionFunction, dataset: DatasetVariant) -> [RunPair] {
     let deterministic = Dictionary(
-      runs(acquisition, .deterministic).map { ($0.repetition, $0.points) },
+      runs(acquisition, .deterministic, dataset: dataset).map { ($0.repetition, $0.points) },
       uniquingKeysWith: { first, _ in first }
     )
-    return runs(acquisition, .mcDropout).compactMap { run in
-      deterministic[run.repetition].map { (run.repetition, run.points, $0) }
+    return runs(acquisition, .mcDropout, dataset: dataset).compactMap { run in
+      deterministic[run.repetition].map {
+        RunPair(repetition: run.repetition, bayesian: run.points, deterministic: $0)
+      }
     }
   }
 
-  /// Value `paired.<function>.<error>`: in how many repetitions the Bayesian CNN first reached
-  /// `errorPercent` test error with fewer acquired images than the deterministic CNN, with each
-  /// pair's crossings (``crossing(_:errorPercent:metric:)``), e.g. "2 of 3 repetitions (r0: 198
-  /// against 255, r1: 197 against 226, r2: 217 against 206)". A run that ended without reaching
-  /// the error loses its pair; a pair with a run still going that has not reached it is left
-  /// out until it does, and said so.
-  func pairedCrossings(
-    _ pairs: [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])],
-    errorPercent: Double
-  ) -> String {
+  /// Each model's metric in a pair, as the figure reads it (``MetricSelection/natural``): the
+  /// Bayesian CNN's MC-averaged accuracy, the deterministic CNN's dropout-off accuracy.
+  static let pairedMetrics = (
+    bayesian: MetricSelection.natural.metric(for: .mcDropout),
+    deterministic: MetricSelection.natural.metric(for: .deterministic)
+  )
+
+  /// Value `paired.<function>.<error>`: in how many repetitions the Bayesian CNN reached
+  /// `errorPercent` test error with fewer acquired images than the deterministic CNN, each by
+  /// its own metric (``pairedMetrics``), with each pair's crossings rounded as shown
+  /// (``crossing(_:errorPercent:metric:)``), e.g. "2 of 3 repetitions (r0: 198 against 255, r1:
+  /// 197 against 226, r2: 217 against 206)".
+  ///
+  /// A pair counts when one model got there first: a run that ended without reaching the error
+  /// loses to one that reached it. Pairs that neither won (both ended without reaching it, or
+  /// equal rounded crossings) are named after the count, and so are pairs with a run still
+  /// going that has not reached it yet.
+  func pairedCrossings(_ pairs: [RunPair], errorPercent: Double) -> String {
     let total = plan.profile.parameters.totalAcquired
-    var wins = 0
+    let metrics = Self.pairedMetrics
+    var bayesianFirst = 0
     var decided: [String] = []
+    var neither: [String] = []
     var pending: [String] = []
     for pair in pairs {
-      let bayesian = Self.crossing(pair.bayesian, errorPercent: errorPercent, metric: .mc)
-      let deterministic = Self.crossing(
-        pair.deterministic,
-        errorPercent: errorPercent,
-        metric: .deterministic
-      )
-      func text(_ crossing: Double?, _ points: [CurvePoint]) -> String? {
-        if let crossing { return String(format: "%.0f", crossing) }
-        return (points.last?.acquired ?? 0) >= total ? "not reached by \(total)" : nil
+      // Rounded as shown; nil: not reached by the end; absent: not reached yet, still going.
+      func reached(_ points: [CurvePoint], _ metric: AccuracyMetric) -> Int?? {
+        if let crossing = Self.crossing(points, errorPercent: errorPercent, metric: metric) {
+          return .some(Int(crossing.rounded()))
+        }
+        return (points.last?.acquired ?? 0) >= total ? .some(nil) : nil
       }
-      guard let b = text(bayesian, pair.bayesian), let d = text(deterministic, pair.deterministic)
+      guard let bayesian = reached(pair.bayesian, metrics.bayesian),
+        let deterministic = reached(pair.deterministic, metrics.deterministic)
       else {
         pending.append("r\(pair.repetition)")
         continue
       }
-      if let bayesian, bayesian < deterministic ?? .infinity { wins += 1 }
-      decided.append("r\(pair.repetition): \(b) against \(d)")
+      switch (bayesian, deterministic) {
+      case (nil, nil):
+        neither.append("r\(pair.repetition): neither by \(total)")
+      case (let b?, let d?) where b == d:
+        neither.append("r\(pair.repetition): both at \(b)")
+      default:
+        if let b = bayesian, b < deterministic ?? .max { bayesianFirst += 1 }
+        let text = { (crossing: Int?) in crossing.map(String.init) ?? "not reached by \(total)" }
+        decided.append("r\(pair.repetition): \(text(bayesian)) against \(text(deterministic))")
+      }
     }
-    guard !decided.isEmpty else {
+    var parts: [String] = []
+    if decided.isEmpty {
+      parts.append(neither.isEmpty ? "–" : "no repetition")
+    } else {
+      let noun = decided.count == 1 ? "repetition" : "repetitions"
+      parts.append(
+        "\(bayesianFirst) of \(decided.count) \(noun) (\(decided.joined(separator: ", ")))"
+      )
+    }
+    if !neither.isEmpty { parts.append(neither.joined(separator: ", ")) }
+    if !pending.isEmpty { parts.append(pending.joined(separator: ", ") + " not there yet") }
+    if decided.isEmpty && neither.isEmpty {
       return "– (no repetition has reached \(Self.percent(errorPercent)) error with both "
         + "models yet)"
     }
-    let noun = decided.count == 1 ? "repetition" : "repetitions"
-    return "\(wins) of \(decided.count) \(noun) (" + decided.joined(separator: ", ") + ")"
-      + (pending.isEmpty ? "" : "; " + pending.joined(separator: ", ") + " not there yet")
+    return parts.joined(separator: "; ")
   }
 
   /// Value `paired.<function>.ahead`: per repetition, in how many of the rounds after round 0
-  /// that both models have evaluated the Bayesian CNN's test accuracy was higher, e.g. "89, 97
-  /// and 66 of 100 rounds (r0, r1, r2)".
-  func pairedRoundsAhead(
-    _ pairs: [(repetition: Int, bayesian: [CurvePoint], deterministic: [CurvePoint])]
-  ) -> String {
+  /// that both models have evaluated the Bayesian CNN's test accuracy was the higher, each by
+  /// its own metric (``pairedMetrics``), e.g. "89, 97 and 66 of 100 rounds (r0, r1, r2)";
+  /// repetitions with no such round yet are named as not there yet.
+  func pairedRoundsAhead(_ pairs: [RunPair]) -> String {
+    let metrics = Self.pairedMetrics
     var counts: [(repetition: Int, ahead: Int, rounds: Int)] = []
+    var pending: [String] = []
     for pair in pairs {
       let deterministic = Dictionary(
-        pair.deterministic.map { ($0.acquired, $0.accuracyDeterministic) },
+        pair.deterministic.map { ($0.acquired, $0.accuracy(metrics.deterministic)) },
         uniquingKeysWith: { first, _ in first }
       )
       var ahead = 0
@@ -740,9 +784,13 @@ public struct ExperimentResults: Sendable {
       for point in pair.bayesian where point.acquired > 0 {
         guard let other = deterministic[point.acquired] else { continue }
         rounds += 1
-        if point.accuracyMC > other { ahead += 1 }
+        if point.accuracy(metrics.bayesian) > other { ahead += 1 }
       }
-      if rounds > 0 { counts.append((pair.repetition, ahead, rounds)) }
+      if rounds > 0 {
+        counts.append((pair.repetition, ahead, rounds))
+      } else {
+        pending.append("r\(pair.repetition)")
+      }
     }
     guard !counts.isEmpty else { return "– (no round evaluated by both models yet)" }
     let sameRounds = Set(counts.map(\.rounds)).count == 1
@@ -750,8 +798,9 @@ public struct ExperimentResults: Sendable {
     let list =
       numbers.count == 1
       ? numbers[0]
-      : numbers.dropLast().joined(separator: ", ") + " and " + numbers.last!
+      : numbers.dropLast().joined(separator: ", ") + " and " + numbers[numbers.count - 1]
     return list + (sameRounds ? " of \(counts[0].rounds)" : "") + " rounds ("
       + counts.map { "r\($0.repetition)" }.joined(separator: ", ") + ")"
+      + (pending.isEmpty ? "" : "; " + pending.joined(separator: ", ") + " not there yet")
   }
 }
