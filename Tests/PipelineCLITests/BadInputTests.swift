@@ -176,7 +176,8 @@ struct BadInputTests {
     expectFailure(
       outcome,
       mentioning: [
-        "nothing of fig2 (profile smoke) is evaluated in \(data.path)", "no report was written",
+        "nothing of fig2 (profile smoke) beyond the shared round 0 is evaluated in \(data.path)",
+        "no report was written",
         "reproduce fig2 --profile smoke --data-dir \(data.path)",
       ]
     )

@@ -145,6 +145,11 @@ struct BundleTests {
     defer { fixture.discard(elsewhere) }
     let imported = try PipelineProcess.run(["import", bundles.path] + elsewhere.dataArguments)
     try #require(imported.succeeded, "\(imported)")
+    // Round 0 alone, shared by every cell, is no result of any cell: nothing to report yet.
+    let report = try PipelineProcess.run(
+      ["report", "fig2", "--profile", "smoke"] + elsewhere.renderArguments
+    )
+    #expect(!report.succeeded && report.standardError.contains("beyond the shared round 0"))
     let models = try CacheSnapshot.modelKeys(elsewhere)
     #expect(models == [roundZero], "\(models)")
     let rest = try PipelineProcess.run(

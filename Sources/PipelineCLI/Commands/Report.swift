@@ -27,16 +27,19 @@ struct Report: ParsableCommand {
     )
     let snapshot = try workspace.snapshot()
     let results = snapshot.results
-    // An empty report would only replace a rendered one (a fresh clone's committed report,
-    // say) with nothing.
-    guard results.progress.contains(where: { $0.roundsDone > 0 }) else {
+    // A report of nothing (round 0, which every cell of a repetition shares, is no result of
+    // any cell) would only replace a rendered one, a fresh clone's committed report, say.
+    guard results.isComplete || results.progress.contains(where: { $0.roundsDone > 1 }) else {
       throw CLIError.nothingToReport(
         target: target,
         profile: workspace.plan.profile.name,
         dataDirectory: data.dataDirectory.path,
-        bundles: reports.reportsDirectory.appendingPathComponent(
-          "\(target)/\(workspace.plan.profile.name)"
-        )
+        bundleFolders: Self.bundleFolders(
+          profile: workspace.plan.profile.name,
+          in: reports.reportsDirectory
+        ),
+        reproduceArguments: ["reproduce", target, "--profile", workspace.plan.profile.name]
+          + workspace.plan.profile.overrides.flatMap { ["--set", $0.description] }
       )
     }
     let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
@@ -47,6 +50,22 @@ struct Report: ParsableCommand {
     }
     for file in files where file.pathExtension == "md" || file.pathExtension == "html" {
       print(file.path)
+    }
+  }
+
+  /// The folders `<reports>/*/<profile>` that hold result bundles (targets share cells, so a
+  /// target's cells may be committed in another target's folder), relative to the working
+  /// directory where they lie below it, sorted.
+  static func bundleFolders(profile: String, in reports: URL) -> [String] {
+    let manager = FileManager.default
+    let here = manager.currentDirectoryPath + "/"
+    let targets = (try? manager.contentsOfDirectory(atPath: reports.path)) ?? []
+    return targets.sorted().compactMap { target in
+      let folder = reports.appendingPathComponent(target).appendingPathComponent(profile)
+      let names = (try? manager.contentsOfDirectory(atPath: folder.path)) ?? []
+      guard names.contains(where: { $0.hasSuffix(".h5") }) else { return nil }
+      let path = folder.standardizedFileURL.path
+      return path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path
     }
   }
 }

@@ -490,13 +490,13 @@ struct Workspace {
     let system = recorded?.system ?? SystemInfo.current()
     // Without a record of a run (results imported, or computed by `--cells` runs), the report
     // names the code version that rendered it; the per-cell table names what computed what.
-    let git =
+    let code: (commit: String?, dirty: Bool, checkout: String?) =
       recorded.map { ($0.gitCommit, $0.gitDirty, nil) } ?? ToolInfo.codeVersion
     return Provenance(
       command: recorded?.command ?? reproduceCommand,
-      gitCommit: git.0,
-      gitDirty: git.1,
-      checkoutCommit: git.2,
+      gitCommit: code.commit,
+      gitDirty: code.dirty,
+      checkoutCommit: code.checkout,
       profile: plan.profile.name + plan.profile.overrides.map { " --set \($0)" }.joined(),
       profileNotice: plan.profile.notice,
       parameters: parameters,
@@ -537,9 +537,16 @@ enum CLIError: Error, CustomStringConvertible {
   case noTargets(directory: String)
   /// `import` was given a folder without bundles.
   case noBundles(folder: String)
-  /// `report` found no evaluated round of the target; `bundles` is where its committed
-  /// bundles would be (`Reports/TARGET/PROFILE`).
-  case nothingToReport(target: String, profile: String, dataDirectory: String, bundles: URL)
+  /// `report` found no evaluated round of the target beyond the shared round 0;
+  /// `bundleFolders` hold committed bundles of the profile (`Reports/*/PROFILE`), and
+  /// `reproduceArguments` compute the target (`reproduce TARGET --profile P --set ...`).
+  case nothingToReport(
+    target: String,
+    profile: String,
+    dataDirectory: String,
+    bundleFolders: [String],
+    reproduceArguments: [String]
+  )
   /// A write failed for lack of space; `program` is the tool as the user invoked it.
   case diskFull(String, dataDirectory: String, program: String)
 
@@ -563,18 +570,17 @@ enum CLIError: Error, CustomStringConvertible {
     case .noBundles(let folder):
       "\(folder) holds no .h5 bundle; write bundles there with "
         + "`\(SuggestedCommand.shellLine(["pipeline", "export", "TARGET", "--output", folder]))`"
-    case .nothingToReport(let target, let profile, let dataDirectory, let bundles):
-      "nothing of \(target) (profile \(profile)) is evaluated in \(dataDirectory), so no report "
-        + "was written (an empty report would replace any rendered one); "
-        + (Self.holdsBundles(bundles)
-          ? "import the committed results first (`"
-            + SuggestedCommand.tool(
-              ["import", Self.relativePath(bundles), "--data-dir", dataDirectory]
-            ) + "`) or compute them"
-          : "compute the results first") + " (`"
-        + SuggestedCommand.tool(
-          ["reproduce", target, "--profile", profile, "--data-dir", dataDirectory]
-        ) + "`), or check --data-dir and --profile"
+    case .nothingToReport(let target, let profile, let dataDirectory, let folders, let reproduce):
+      "nothing of \(target) (profile \(profile)) beyond the shared round 0 is evaluated in "
+        + "\(dataDirectory), so no report was written (it would replace any rendered one with "
+        + "an empty one); "
+        + (folders.isEmpty
+          ? "compute the results first"
+          : "import the committed results first (`"
+            + SuggestedCommand.tool(["import"] + folders + ["--data-dir", dataDirectory])
+            + "`) or compute them") + " (`"
+        + SuggestedCommand.tool(reproduce + ["--data-dir", dataDirectory])
+        + "`), or check --data-dir and --profile"
     case .diskFull(let error, let dataDirectory, let program):
       "\(error)\nThe disk holding \(dataDirectory) is full. Everything committed so far is "
         + "kept: free some space (`"
@@ -587,21 +593,6 @@ enum CLIError: Error, CustomStringConvertible {
         + "` drops the trained models) or pass --data-dir on a larger disk, then rerun the "
         + "same command."
     }
-  }
-}
-
-extension CLIError {
-  /// Whether `folder` holds `.h5` files (result bundles).
-  fileprivate static func holdsBundles(_ folder: URL) -> Bool {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    return names.contains { $0.hasSuffix(".h5") }
-  }
-
-  /// `url`'s path relative to the working directory when it lies below it, else absolute.
-  fileprivate static func relativePath(_ url: URL) -> String {
-    let here = FileManager.default.currentDirectoryPath
-    let path = url.standardizedFileURL.path
-    return path.hasPrefix(here + "/") ? String(path.dropFirst(here.count + 1)) : path
   }
 }
 
