@@ -206,6 +206,86 @@ struct GitStateTests {
 
   /// Runs `Scripts/code-version` on `root` as the build plugin does and reads back the state
   /// the generated Swift file holds.
+  /// The plugin as SwiftPM runs it, in a package of its own: one executable that prints what
+  /// it was built from. Incremental builds must record each new commit and edit: SwiftPM skips
+  /// prebuild commands on incremental builds (swiftlang/swift-package-manager#5476), which made
+  /// a binary built after a commit record the one before.
+  @Test(
+    "Incremental builds record each new commit and edit",
+    .timeLimit(.minutes(5))
+  )
+  func incrementalBuildsFollowTheCheckout() throws {
+    let root = try TestSupport.temporaryDirectory("code version plugin")
+    let repository = TestSupport.repositoryRoot
+    try write(
+      """
+      // swift-tools-version: 6.1
+      import PackageDescription
+
+      let package = Package(
+        name: "Probe",
+        targets: [
+          .executableTarget(name: "probe", plugins: ["CodeVersion"]),
+          .plugin(name: "CodeVersion", capability: .buildTool()),
+        ]
+      )
+
+      """,
+      to: "Package.swift",
+      in: root
+    )
+    try write(
+      "print(BuildCodeVersion.commit ?? \"nil\", BuildCodeVersion.dirty)\n",
+      to: "Sources/probe/main.swift",
+      in: root
+    )
+    try write(".build/\n", to: ".gitignore", in: root)
+    for path in ["Plugins/CodeVersion/CodeVersionPlugin.swift", "Scripts/code-version"] {
+      try write(
+        try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8),
+        to: path,
+        in: root
+      )
+    }
+    try git(["init", "-q"], in: root)
+    try git(["add", "."], in: root)
+    try git(["commit", "-q", "-m", "first"], in: root)
+    func built() throws -> String {
+      let build = Process()
+      build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      build.arguments = ["swift", "build", "--product", "probe", "--package-path", root.path]
+      build.standardOutput = FileHandle.nullDevice
+      try build.run()
+      build.waitUntilExit()
+      try #require(build.terminationStatus == 0, "swift build of the probe package failed")
+      let probe = Process()
+      probe.executableURL = root.appendingPathComponent(".build/debug/probe")
+      let pipe = Pipe()
+      probe.standardOutput = pipe
+      try probe.run()
+      let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      probe.waitUntilExit()
+      return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let first = try git(["rev-parse", "HEAD"], in: root)
+    var version = try built()
+    #expect(version == "\(first) false", "\(version)")
+    // A commit that changes no file the build compiles.
+    try git(["commit", "-q", "--allow-empty", "-m", "second"], in: root)
+    let second = try git(["rev-parse", "HEAD"], in: root)
+    version = try built()
+    #expect(version == "\(second) false", "\(version)")
+    // An edited document (a file no target compiles) makes it dirty; undone, clean again.
+    try write("# edited\n", to: "Scripts/notes.md", in: root)
+    try git(["add", "Scripts/notes.md"], in: root)
+    version = try built()
+    #expect(version == "\(second) true", "\(version)")
+    try git(["rm", "-q", "--cached", "Scripts/notes.md"], in: root)
+    try FileManager.default.removeItem(at: root.appendingPathComponent("Scripts/notes.md"))
+    version = try built()
+    #expect(version == "\(second) false", "\(version)")
+  }
+
   private func buildState(
     _ root: URL,
     output: URL? = nil
