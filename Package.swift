@@ -88,7 +88,7 @@ let package = Package(
       swiftSettings: swiftSettings,
       plugins: ["CodeVersion"]
     ),
-    // Before every build: the commit the tool is built from, for its manifests.
+    // When the checkout's commit, index or files change: the commit the tool is built from.
     .plugin(name: "CodeVersion", capability: .buildTool()),
 
     // MARK: - Tests
