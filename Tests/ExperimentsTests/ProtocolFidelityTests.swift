@@ -589,7 +589,7 @@ struct PairedComparisonTests {
     )
     #expect(values["paired.var-ratios.ahead"] == "2, 0 and 1 of 2 rounds (r0, r1, r2)")
     // A target with one model has no pairs, and no such values.
-    let single = try ExperimentResults(
+    let single = ExperimentResults(
       plan: try PartialValueTests.plan(),
       curves: [:]
     )
