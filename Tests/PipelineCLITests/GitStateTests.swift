@@ -251,6 +251,9 @@ struct GitStateTests {
     try git(["add", "."], in: root)
     try git(["commit", "-q", "-m", "first"], in: root)
     func built() throws -> String {
+      // A file written in the same second as the last build's record may look unchanged to
+      // the build system's file signatures on a coarse clock: keep the steps apart.
+      Thread.sleep(forTimeInterval: 1.1)
       let build = Process()
       build.executableURL = URL(fileURLWithPath: "/usr/bin/env")
       build.arguments = ["swift", "build", "--product", "probe", "--package-path", root.path]
