@@ -719,18 +719,18 @@ public struct ExperimentResults: Sendable {
   func pairedCrossings(_ pairs: [RunPair], errorPercent: Double) -> String {
     let total = plan.profile.parameters.totalAcquired
     let metrics = Self.pairedMetrics
+    // Rounded as shown; nil: not reached by the end; absent: not reached yet, still going.
+    func reached(_ points: [CurvePoint], _ metric: AccuracyMetric) -> Int?? {
+      if let crossing = Self.crossing(points, errorPercent: errorPercent, metric: metric) {
+        return .some(Int(crossing.rounded()))
+      }
+      return (points.last?.acquired ?? 0) >= total ? .some(nil) : nil
+    }
     var bayesianFirst = 0
     var decided: [String] = []
     var neither: [String] = []
     var pending: [String] = []
     for pair in pairs {
-      // Rounded as shown; nil: not reached by the end; absent: not reached yet, still going.
-      func reached(_ points: [CurvePoint], _ metric: AccuracyMetric) -> Int?? {
-        if let crossing = Self.crossing(points, errorPercent: errorPercent, metric: metric) {
-          return .some(Int(crossing.rounded()))
-        }
-        return (points.last?.acquired ?? 0) >= total ? .some(nil) : nil
-      }
       guard let bayesian = reached(pair.bayesian, metrics.bayesian),
         let deterministic = reached(pair.deterministic, metrics.deterministic)
       else {
@@ -748,21 +748,18 @@ public struct ExperimentResults: Sendable {
         decided.append("r\(pair.repetition): \(text(bayesian)) against \(text(deterministic))")
       }
     }
-    var parts: [String] = []
-    if decided.isEmpty {
-      parts.append(neither.isEmpty ? "–" : "no repetition")
-    } else {
-      let noun = decided.count == 1 ? "repetition" : "repetitions"
-      parts.append(
-        "\(bayesianFirst) of \(decided.count) \(noun) (\(decided.joined(separator: ", ")))"
-      )
-    }
-    if !neither.isEmpty { parts.append(neither.joined(separator: ", ")) }
-    if !pending.isEmpty { parts.append(pending.joined(separator: ", ") + " not there yet") }
     if decided.isEmpty && neither.isEmpty {
       return "– (no repetition has reached \(Self.percent(errorPercent)) error with both "
         + "models yet)"
     }
+    let noun = decided.count == 1 ? "repetition" : "repetitions"
+    var parts = [
+      decided.isEmpty
+        ? "no repetition"
+        : "\(bayesianFirst) of \(decided.count) \(noun) (\(decided.joined(separator: ", ")))"
+    ]
+    if !neither.isEmpty { parts.append(neither.joined(separator: ", ")) }
+    if !pending.isEmpty { parts.append(pending.joined(separator: ", ") + " not there yet") }
     return parts.joined(separator: "; ")
   }
 

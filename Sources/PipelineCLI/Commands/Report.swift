@@ -38,8 +38,7 @@ struct Report: ParsableCommand {
           profile: workspace.plan.profile.name,
           in: reports.reportsDirectory
         ),
-        reproduceArguments: ["reproduce", target, "--profile", workspace.plan.profile.name]
-          + workspace.plan.profile.overrides.flatMap { ["--set", $0.description] }
+        reproduceArguments: workspace.reproduceArguments
       )
     }
     let files = try workspace.renderReport(snapshot, to: reports.reportsDirectory)
@@ -54,18 +53,15 @@ struct Report: ParsableCommand {
   }
 
   /// The folders `<reports>/*/<profile>` that hold result bundles (targets share cells, so a
-  /// target's cells may be committed in another target's folder), relative to the working
-  /// directory where they lie below it, sorted.
+  /// target's cells may be committed in another target's folder), as
+  /// ``Workspace/displayPath(_:)`` shows them, sorted.
   static func bundleFolders(profile: String, in reports: URL) -> [String] {
     let manager = FileManager.default
-    let here = manager.currentDirectoryPath + "/"
     let targets = (try? manager.contentsOfDirectory(atPath: reports.path)) ?? []
     return targets.sorted().compactMap { target in
       let folder = reports.appendingPathComponent(target).appendingPathComponent(profile)
       let names = (try? manager.contentsOfDirectory(atPath: folder.path)) ?? []
-      guard names.contains(where: { $0.hasSuffix(".h5") }) else { return nil }
-      let path = folder.standardizedFileURL.path
-      return path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path
+      return names.contains { $0.hasSuffix(".h5") } ? Workspace.displayPath(folder) : nil
     }
   }
 }

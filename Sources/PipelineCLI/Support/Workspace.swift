@@ -316,13 +316,14 @@ struct Workspace {
     }
   }
 
-  /// The command that computes this target with this profile and overrides.
-  var reproduceCommand: String {
-    SuggestedCommand.shellLine(
-      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
-        + plan.profile.overrides.flatMap { ["--set", $0.description] }
-    )
+  /// The arguments of `pipeline` that compute this target with this profile and overrides.
+  var reproduceArguments: [String] {
+    ["reproduce", plan.target, "--profile", plan.profile.name]
+      + plan.profile.overrides.flatMap { ["--set", $0.description] }
   }
+
+  /// The command that computes this target with this profile and overrides.
+  var reproduceCommand: String { SuggestedCommand.shellLine(["pipeline"] + reproduceArguments) }
 
   /// The command that continues every cell of the target (a partial report suggests it):
   /// ``reproduceCommand`` with `--data-dir` unless it is the default, and never `--cells`,
@@ -335,9 +336,7 @@ struct Workspace {
   /// documented; several targets may share cells, e.g. Table 1 and Figure 2). Render committed
   /// reports with the default data directory, so that the command names none.
   func continueCommand(recorded: RecordedRun?) -> String {
-    let reproduce =
-      ["pipeline", "reproduce", plan.target, "--profile", plan.profile.name]
-      + plan.profile.overrides.flatMap { ["--set", $0.description] }
+    let reproduce = ["pipeline"] + reproduceArguments
     let cells = Set(plan.cells.map(\.description))
     let folders = Set(
       RunRecord.loadAll(from: runner.runsDirectory).compactMap { record -> String? in
