@@ -7,7 +7,12 @@ import Reports
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
-      "Render a target's report from the cache without computing anything (partial if unfinished)."
+      "Render a target's report from the cache without computing anything (partial if unfinished).",
+    discussion: """
+      A data directory that holds nothing of the target beyond the shared round 0 is refused, \
+      and the rendered report is left as it is: the error names the `pipeline import` of the \
+      committed bundles that would fill it.
+      """
   )
 
   @Argument(help: "The target (see `pipeline list`).")
